@@ -1,0 +1,107 @@
+"""Pages the apps add to the load benchmark (bench/load.py reads `PAGES`).
+
+Each entry is (name, username, fn(user, rng) -> (status, body, elapsed)); `user` is
+bench/load.py's signed-in `User` with `request(method, path, body=None, headers=None)`.
+Apps append their own entries below.
+"""
+
+import re
+
+PAGES = []
+
+
+# --- infusion ----------------------------------------------------------------------------
+
+_EPISODE_LINK = re.compile(rb"/infusion/episodes/(\d+)/")
+
+
+def _episode_ids(user):
+    """The episodes the user's ward has (read once per virtual user, not timed)."""
+    if not hasattr(user, "_infusion_episode_ids"):
+        _status, body, _elapsed = user.request("GET", "/infusion/?show=all")
+        user._infusion_episode_ids = sorted({int(i) for i in _EPISODE_LINK.findall(body)}) or [0]
+    return user._infusion_episode_ids
+
+
+def _order_sheet_pdf(user, rng):
+    episode = rng.choice(_episode_ids(user))
+    return user.request("GET", f"/infusion/episodes/{episode}/order-sheet.pdf")
+
+
+PAGES += [
+    ("pharmacist queue", "pharm.chen", lambda u, r: u.request("GET", "/infusion/queue/")),
+    ("order sheet PDF", "dr.li", _order_sheet_pdf),
+]
+
+
+# --- screening ---------------------------------------------------------------------------
+
+from html.parser import HTMLParser  # noqa: E402
+
+_SCREENING_LINK = re.compile(rb'href="/screening/(\d+)/"')
+
+
+class _FormFields(HTMLParser):
+    """What a browser would post for the screening form (inputs, checked boxes, selects)."""
+
+    def __init__(self):
+        super().__init__()
+        self.fields = []
+        self._select = self._first = self._chosen = None
+        self._inside = False
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "form" and a.get("id") == "screening-form":
+            self._inside = True
+        if not self._inside or "disabled" in a:
+            return
+        if tag == "input" and a.get("name"):
+            if a.get("type") == "checkbox":
+                if "checked" in a:
+                    self.fields.append((a["name"], a.get("value", "on")))
+            elif a.get("type") != "submit":
+                self.fields.append((a["name"], a.get("value") or ""))
+        elif tag == "select":
+            self._select, self._first, self._chosen = a.get("name"), None, None
+        elif tag == "option" and self._select:
+            value = a.get("value", "")
+            self._first = value if self._first is None else self._first
+            if "selected" in a:
+                self._chosen = value
+
+    def handle_endtag(self, tag):
+        if tag == "select" and self._select:
+            chosen = self._chosen if self._chosen is not None else self._first
+            self.fields.append((self._select, chosen or ""))
+            self._select = None
+        elif tag == "form":
+            self._inside = False
+
+
+def _draft_ids(user):
+    """Draft screenings on the user's ward (read once per virtual user, not timed)."""
+    if not hasattr(user, "_screening_draft_ids"):
+        _status, body, _elapsed = user.request("GET", "/screening/?status=draft")
+        user._screening_draft_ids = sorted({int(i) for i in _SCREENING_LINK.findall(body)}) or [0]
+    return user._screening_draft_ids
+
+
+def _screening_live_evaluation(user, rng):
+    """GET a screening page, then the htmx re-evaluation with one changed field."""
+    pk = rng.choice(_draft_ids(user))
+    status, body, first = user.request("GET", f"/screening/{pk}/")
+    if status != 200:
+        return status, body, first
+    parser = _FormFields()
+    parser.feed(body.decode("utf-8", "replace"))
+    answer = rng.choice(["yes", "no"])
+    fields = [(k, v) for k, v in parser.fields if k != "general.survival_gt_6_months"]
+    fields.append(("general.survival_gt_6_months", answer))
+    status, body, second = user.request(
+        "POST", f"/screening/{pk}/evaluate/", fields, headers={"HX-Request": "true"}
+    )
+    return status, body, first + second
+
+
+PAGES += [("screening page + live re-evaluation", "dr.li", _screening_live_evaluation)]

@@ -1,0 +1,76 @@
+"""Who may see and change what. One helper per object type; views call these.
+
+Staff see only their own ward's patients: another ward's patient is a 404 (we do not
+confirm that the record exists) and the attempt is audited. Administrators read every
+ward and change no clinical data.
+"""
+
+from functools import wraps
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from . import audit
+from .models import Patient, Role
+
+
+def patients_for_user(user):
+    qs = Patient.objects.select_related("ward")
+    if user.role == Role.ADMIN:
+        return qs
+    if user.ward_id is None or user.role is None:
+        return qs.none()
+    return qs.filter(ward_id=user.ward_id)
+
+
+def get_patient_for_user(user, pk):
+    try:
+        return patients_for_user(user).get(pk=pk)
+    except (Patient.DoesNotExist, ValueError, TypeError):
+        if Patient.objects.filter(pk=pk).exists():
+            audit.record(
+                "access_denied",
+                actor=user,
+                object_type="core.Patient",
+                object_id=pk,
+                patient_id=int(pk),
+                new={"reason": "other ward"},
+            )
+        raise Http404("No such patient on your ward.")
+
+
+def scoped_for_user(user, queryset, *, ward_path="patient__ward"):
+    """Any queryset of objects that belong to a ward, restricted to the user's ward."""
+    if user.role == Role.ADMIN:
+        return queryset
+    if user.ward_id is None or user.role is None:
+        return queryset.none()
+    return queryset.filter(**{f"{ward_path}_id": user.ward_id})
+
+
+def require_perm(perm):
+    """403 (audited by the 403 handler) unless the user holds the permission."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if not request.user.has_perm(perm):
+                raise PermissionDenied(perm)
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def require_role(*roles):
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if request.user.role not in roles:
+                raise PermissionDenied("role")
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator

@@ -1,0 +1,34 @@
+"""Celery tasks of the core app. Thin: take ids, call services (core.reminders.services)."""
+
+from celery import shared_task
+from django.conf import settings
+
+from core.reminders import services
+
+
+@shared_task(ignore_result=True)
+def sweep_reminders():
+    """Beat, every REMINDER_SWEEP_SECONDS: escalate, then claim and enqueue what is due."""
+    services.escalate_due()
+    services.sweep()
+
+
+_DELIVERY = {
+    "ignore_result": True,
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    # Below the lease, so a slow sender is killed before anyone may take its send over.
+    "soft_time_limit": settings.REMINDER_DELIVERY_TIME_LIMIT_SECONDS - 1,
+    "time_limit": settings.REMINDER_DELIVERY_TIME_LIMIT_SECONDS,
+}
+
+
+@shared_task(**_DELIVERY)
+def deliver_reminders(reminder_ids):
+    """Deliver claimed reminders (a few per task); idempotent, safe to run twice."""
+    services.deliver_many(reminder_ids)
+
+
+@shared_task(**_DELIVERY)
+def deliver_reminder(reminder_id):
+    services.deliver(reminder_id)

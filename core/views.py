@@ -1,0 +1,293 @@
+import csv
+from datetime import datetime, time
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import (
+    HttpResponseBadRequest,
+    HttpResponseRedirect,
+    JsonResponse,
+    StreamingHttpResponse,
+)
+from django.shortcuts import redirect, render
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from . import audit, services
+from .access import get_patient_for_user, patients_for_user, require_perm
+from .forms import AuditFilterForm, LabResultForm, MeasurementForm, PatientForm
+from .models import AuditEvent, MeasurementKind, Patient, Ward
+
+
+@require_GET
+def health(request):
+    """Liveness and the load benchmark's floor: one trivial row read."""
+    ward = Ward.objects.order_by("pk").values("pk").first()
+    return JsonResponse({"ok": True, "wards": 1 if ward else 0})
+
+
+@login_required
+def home(request):
+    return render(request, "core/home.html")
+
+
+@login_required
+@require_perm("core.view_patient")
+def patient_list(request):
+    q = request.GET.get("q", "").strip()[:100]
+    patients = patients_for_user(request.user).order_by("hospital_number")
+    if q:
+        patients = patients.filter(Q(hospital_number__icontains=q) | Q(name__icontains=q))
+    page = Paginator(patients, 25).get_page(request.GET.get("page"))
+    context = {"page": page, "q": q, "query": urlencode({"q": q}) if q else ""}
+    if request.htmx and request.htmx.target == "patient-table":
+        return render(request, "core/patient_list.html#patient-table", context)
+    return render(request, "core/patient_list.html", context)
+
+
+@login_required
+@require_perm("core.view_patient")
+def patient_detail(request, pk):
+    patient = get_patient_for_user(request.user, pk)
+    return render(request, "core/patient_detail.html", _detail_context(request, patient))
+
+
+def _detail_context(request, patient, *, measurement_form=None, lab_form=None):
+    can_add = request.user.has_perm("core.add_measurement")
+    return {
+        "patient": patient,
+        "weight": services.latest_measurement(patient, MeasurementKind.WEIGHT_KG),
+        "height": services.latest_measurement(patient, MeasurementKind.HEIGHT_CM),
+        "measurements": patient.measurements.select_related("recorded_by")[:20],
+        "lab_results": patient.lab_results.select_related("recorded_by")[:30],
+        "can_add": can_add,
+        "measurement_form": measurement_form or (MeasurementForm() if can_add else None),
+        "lab_form": lab_form or (LabResultForm() if can_add else None),
+        "can_edit": request.user.has_perm("core.change_patient"),
+    }
+
+
+@login_required
+@require_perm("core.add_patient")
+def patient_create(request):
+    form = PatientForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        patient = services.patient_create(actor=request.user, data=form.cleaned_data)
+        messages.success(
+            request, _("Patient %(number)s created.") % {"number": patient.hospital_number}
+        )
+        return redirect("patient_detail", pk=patient.pk)
+    return render(request, "core/patient_form.html", {"form": form})
+
+
+@login_required
+@require_perm("core.change_patient")
+def patient_edit(request, pk):
+    patient = get_patient_for_user(request.user, pk)
+    form = PatientForm(request.POST or None, instance=patient, user=request.user)
+    if request.method == "POST":
+        reason = request.POST.get("reason", "").strip()
+        if not reason:
+            form.add_error(None, _("Give a reason for the change; it is kept in the audit trail."))
+        if form.is_valid():
+            data = {f: form.cleaned_data[f] for f in services.PATIENT_FIELDS}
+            services.patient_update(actor=request.user, patient=patient, data=data, reason=reason)
+            messages.success(request, _("Patient record updated."))
+            return redirect("patient_detail", pk=patient.pk)
+    return render(request, "core/patient_form.html", {"form": form, "patient": patient})
+
+
+@login_required
+@require_POST
+@require_perm("core.add_measurement")
+def measurement_add(request, pk):
+    patient = get_patient_for_user(request.user, pk)
+    form = MeasurementForm(request.POST)
+    if form.is_valid():
+        services.measurement_record(actor=request.user, patient=patient, **form.cleaned_data)
+        form = None
+    context = _detail_context(request, patient, measurement_form=form)
+    if request.htmx:
+        return render(request, "core/patient_detail.html#measurements", context)
+    return render(request, "core/patient_detail.html", context, status=200 if form is None else 400)
+
+
+@login_required
+@require_POST
+@require_perm("core.add_labresult")
+def lab_add(request, pk):
+    patient = get_patient_for_user(request.user, pk)
+    form = LabResultForm(request.POST)
+    if form.is_valid():
+        services.lab_result_record(actor=request.user, patient=patient, **form.cleaned_data)
+        form = None
+    context = _detail_context(request, patient, lab_form=form)
+    if request.htmx:
+        return render(request, "core/patient_detail.html#labs", context)
+    return render(request, "core/patient_detail.html", context, status=200 if form is None else 400)
+
+
+def _filtered_events(form):
+    events = AuditEvent.objects.all()
+    if not form.is_valid():
+        return events.none()
+    data = form.cleaned_data
+    tz = timezone.get_current_timezone()
+    if data["user"]:
+        events = events.filter(actor_username__icontains=data["user"])
+    if data["patient"]:
+        ids = Patient.objects.filter(hospital_number__iexact=data["patient"].strip()).values("pk")
+        events = events.filter(patient_id__in=ids)
+    if data["action"]:
+        events = events.filter(action__iexact=data["action"].strip())
+    if data["object_type"]:
+        events = events.filter(object_type__icontains=data["object_type"].strip())
+    if data["date_from"]:
+        events = events.filter(at__gte=datetime.combine(data["date_from"], time.min, tzinfo=tz))
+    if data["date_to"]:
+        events = events.filter(at__lte=datetime.combine(data["date_to"], time.max, tzinfo=tz))
+    return events.order_by("-seq")
+
+
+@login_required
+@require_perm("core.view_auditevent")
+def audit_browser(request):
+    form = AuditFilterForm(request.GET or None)
+    events = _filtered_events(form) if request.GET else AuditEvent.objects.order_by("-seq")
+    page = Paginator(events, 25).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "form": form if request.GET else AuditFilterForm(),
+        "page": page,
+        "query": query.urlencode(),
+    }
+    if request.htmx and request.htmx.target == "audit-table":
+        return render(request, "core/audit_browser.html#audit-table", context)
+    return render(request, "core/audit_browser.html", context)
+
+
+@login_required
+@require_perm("core.view_auditevent")
+def audit_chain_status(request):
+    return render(request, "core/_chain_status.html", {"status": audit.verify_chain()})
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+@login_required
+@require_perm("core.view_auditevent")
+def audit_export(request):
+    form = AuditFilterForm(request.GET or None)
+    events = _filtered_events(form) if request.GET else AuditEvent.objects.order_by("-seq")
+    if request.GET and not form.is_valid():
+        return HttpResponseBadRequest(_("Invalid filter."))
+    writer = csv.writer(_Echo())
+    header = [
+        "seq",
+        "at_utc",
+        "actor",
+        "action",
+        "object_type",
+        "object_id",
+        "patient_id",
+        "old_values",
+        "new_values",
+        "reason",
+        "request_id",
+        "client_ip",
+        "entry_hash",
+    ]
+
+    def rows():
+        yield writer.writerow(header)
+        for e in events.iterator(chunk_size=1000):
+            yield writer.writerow(
+                [
+                    e.seq,
+                    e.at.isoformat(),
+                    e.actor_username,
+                    e.action,
+                    e.object_type,
+                    e.object_id,
+                    e.patient_id or "",
+                    audit._canonical(e.old_values),
+                    audit._canonical(e.new_values),
+                    e.reason,
+                    e.request_id,
+                    e.client_ip or "",
+                    e.entry_hash,
+                ]
+            )
+
+    audit.record(
+        "export",
+        actor=request.user,
+        object_type="core.AuditEvent",
+        new={"filter": request.GET.dict()},
+    )
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="audit-trail.csv"'
+    return response
+
+
+@require_POST
+def set_language(request):
+    """Switch the UI language; remembered on the user for reminders and PDFs too."""
+    lang = request.POST.get("language", "")
+    if lang not in dict(settings.LANGUAGES):
+        return HttpResponseBadRequest("Unknown language.")
+    nxt = request.POST.get("next") or "/"
+    if not url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()}):
+        nxt = "/"
+    if request.user.is_authenticated and request.user.language != lang:
+        request.user.language = lang
+        request.user.save(update_fields=["language"])
+    translation.activate(lang)
+    response = HttpResponseRedirect(nxt)
+    response.set_cookie(settings.LANGUAGE_COOKIE_NAME, lang, samesite="Lax", max_age=365 * 86400)
+    return response
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    template_name = "registration/password_change.html"
+
+    def get_success_url(self):
+        return reverse("home")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        audit.record("password_change", actor=self.request.user, obj=self.request.user)
+        messages.success(self.request, _("Your password was changed."))
+        return response
+
+
+def permission_denied(request, exception=None):
+    user = request.user if request.user.is_authenticated else None
+    audit.record(
+        "permission_denied", actor=user, new={"path": request.path[:300], "method": request.method}
+    )
+    return TemplateResponse(request, "403.html", status=403)
+
+
+def csrf_failure(request, reason=""):
+    user = (
+        request.user if getattr(request, "user", None) and request.user.is_authenticated else None
+    )
+    audit.record("csrf_failure", actor=user, new={"path": request.path[:300]})
+    return TemplateResponse(request, "403.html", {"csrf": True}, status=403)
+
+
+def page_not_found(request, exception=None):
+    return TemplateResponse(request, "404.html", status=404)

@@ -1,0 +1,440 @@
+"""MSC infusion episodes, their orders and signatures, and the bedside record.
+
+Every write goes through `infusion.services` (one function per clinical action, audited
+in its transaction); the models hold no logic beyond reading their own fields. All
+clinical models use the audited manager, so QuerySet.update/delete/bulk_* are refused.
+
+An episode keeps the engine's input document (`plan_input`, the JSON contract of
+`infusion/schema/plan-input.schema.json`) and the plan it produced (`plan`, from
+`InfusionPlan.to_dict()`), plus the few plan values that lists and the pharmacist queue
+read as columns, so those pages never rebuild a plan per row.
+"""
+
+import hashlib
+import json
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from core.models import Patient
+from core.querysets import AuditedManager
+
+
+class EpisodeStatus(models.TextChoices):
+    PLANNED = "planned", _("Planned")
+    IN_PROGRESS = "in_progress", _("Infusing")
+    INFUSED = "infused", _("Infused")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class Episode(models.Model):
+    patient = models.ForeignKey(
+        Patient,
+        verbose_name=_("patient"),
+        on_delete=models.PROTECT,
+        related_name="infusion_episodes",
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=EpisodeStatus.choices, default=EpisodeStatus.PLANNED
+    )
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    opened_at = models.DateTimeField(_("opened at"))
+    updated_at = models.DateTimeField(_("updated at"))
+
+    # The engine's input (values from the patient record plus the episode form) and plan.
+    plan_input = models.JSONField(_("plan input"))
+    plan = models.JSONField(_("plan"))
+    # Why a "not recommended" (or incomplete) candidacy proceeds; blank otherwise.
+    override_reason = models.TextField(_("override reason"), blank=True)
+    # Cautions the physician acknowledged when opening (rule id + reason), e.g. B-AP-1.
+    acknowledged = models.JSONField(_("acknowledged cautions"), default=list, blank=True)
+
+    # Plan values read by lists and the pharmacist queue (refreshed at every write).
+    plan_status = models.CharField(_("plan status"), max_length=30)
+    candidacy_overall = models.CharField(_("candidacy"), max_length=30)
+    release_status = models.CharField(_("product release"), max_length=20)
+    product_lot = models.CharField(_("product lot"), max_length=60, blank=True)
+    preparation_time = models.DateTimeField(_("suspension prepared at"))
+    cold_chain_late_from = models.DateTimeField(_("cold chain: late from"))
+    cold_chain_must_complete_by = models.DateTimeField(_("cold chain: hard limit"))
+    planned_start = models.DateTimeField(_("planned start"), db_index=True)
+    planned_end = models.DateTimeField(_("planned end"), null=True, blank=True)
+    weight_kg = models.DecimalField(_("weight (kg)"), max_digits=6, decimal_places=2)
+    dose_cells = models.BigIntegerField(_("ordered dose (cells)"), null=True, blank=True)
+    dose_per_kg_e6 = models.DecimalField(
+        _("dose (×10⁶/kg)"), max_digits=8, decimal_places=2, null=True, blank=True
+    )
+    dose_flag = models.CharField(_("dose check"), max_length=10, blank=True)
+    suspension_volume_ml = models.DecimalField(_("volume (mL)"), max_digits=8, decimal_places=2)
+    # B-CYC-1: no cyclophosphamide before this instant (planned end + 48 h until the
+    # actual end is recorded, then actual end + 48 h).
+    cyc_hold_until = models.DateTimeField(_("cyclophosphamide hold until"), null=True, blank=True)
+
+    # Bedside chart (nurse).
+    received_at = models.DateTimeField(_("product received"), null=True, blank=True)
+    received_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    out_of_fridge_at = models.DateTimeField(_("out of the refrigerator"), null=True, blank=True)
+    out_of_fridge_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    started_at = models.DateTimeField(_("infusion started"), null=True, blank=True)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    ended_at = models.DateTimeField(_("infusion ended"), null=True, blank=True)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    stopped_early = models.BooleanField(_("stopped early"), default=False)
+    stop_reason = models.TextField(_("reason for stopping"), blank=True)
+
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    cancel_reason = models.TextField(_("reason for cancelling"), blank=True)
+
+    objects = AuditedManager()
+
+    class Meta:
+        ordering = ["planned_start", "pk"]
+        verbose_name = _("MSC infusion episode")
+        permissions = [("chart_infusion", "Can chart the infusion at the bedside")]
+        indexes = [models.Index(fields=["patient", "status"])]
+
+    def __str__(self):
+        return f"MSC episode {self.pk} ({self.patient})"
+
+    @property
+    def is_open(self):
+        return self.status in (EpisodeStatus.PLANNED, EpisodeStatus.IN_PROGRESS)
+
+    @property
+    def infusion_start(self):
+        """The actual start when recorded, else the planned one."""
+        return self.started_at or self.planned_start
+
+    @property
+    def infusion_end(self):
+        return self.ended_at or self.planned_end
+
+    @property
+    def end_is_planned(self):
+        return self.ended_at is None
+
+
+class OrderKind(models.TextChoices):
+    MSC_IV = "msc_iv", _("MSC intravenous infusion")
+    MSC_INTRATHECAL = "msc_intrathecal", _("MSC intrathecal injection")
+    DEXAMETHASONE = "dexamethasone", _("Dexamethasone premedication")
+    ANTIPLATELET = "antiplatelet", _("Antiplatelet prophylaxis")
+    CYCLOPHOSPHAMIDE = "cyclophosphamide", _("Cyclophosphamide")
+
+
+class OrderStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SIGNED = "signed", _("Signed, awaiting verification")
+    VERIFIED = "verified", _("Verified")
+    ADMINISTERED = "administered", _("Administered")
+    COMPLETED = "completed", _("Completed")
+    REJECTED = "rejected", _("Rejected")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+ACTIVE_ORDER_STATUSES = (
+    OrderStatus.DRAFT,
+    OrderStatus.SIGNED,
+    OrderStatus.VERIFIED,
+    OrderStatus.ADMINISTERED,
+    OrderStatus.COMPLETED,
+)
+FINAL_ORDER_STATUSES = (OrderStatus.COMPLETED, OrderStatus.REJECTED, OrderStatus.CANCELLED)
+
+# The fields that make up what was prescribed: a signature covers exactly these, and a
+# change to any of them voids the order's signatures.
+CONTENT_FIELDS = (
+    "kind",
+    "drug",
+    "dose",
+    "dose_unit",
+    "route",
+    "scheduled_at",
+    "first_day",
+    "last_day",
+    "volume_ml",
+    "rate_plan",
+    "instructions",
+    "rule_ids",
+    "note",
+)
+
+
+class Order(models.Model):
+    episode = models.ForeignKey(Episode, on_delete=models.PROTECT, related_name="orders")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="infusion_orders")
+    kind = models.CharField(_("order"), max_length=20, choices=OrderKind.choices)
+    status = models.CharField(
+        _("status"), max_length=20, choices=OrderStatus.choices, default=OrderStatus.DRAFT
+    )
+    drug = models.CharField(_("drug"), max_length=100)
+    dose = models.DecimalField(_("dose"), max_digits=20, decimal_places=3)
+    dose_unit = models.CharField(_("unit"), max_length=20)  # "cells" | "mg"
+    route = models.CharField(_("route"), max_length=30)
+    scheduled_at = models.DateTimeField(_("scheduled at"), null=True, blank=True)
+    first_day = models.DateField(_("first day"), null=True, blank=True)
+    last_day = models.DateField(_("last day"), null=True, blank=True)
+    volume_ml = models.DecimalField(
+        _("volume (mL)"), max_digits=8, decimal_places=2, null=True, blank=True
+    )
+    rate_plan = models.JSONField(_("rate plan"), default=list, blank=True)
+    # Structured so it is shown in the reader's language: [{"rule_id", "template", "params"}].
+    instructions = models.JSONField(_("instructions"), default=list, blank=True)
+    rule_ids = models.JSONField(_("rules"), default=list, blank=True)
+    note = models.TextField(_("note"), blank=True)
+
+    # Cyclophosphamide only: the B-CYC-1 decision at ordering, and the override reason.
+    preconditioning = models.BooleanField(
+        _("before the infusion (pre-conditioning)"), default=False
+    )
+    hold_override_reason = models.TextField(_("reason to give it within the hold"), blank=True)
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"))
+    updated_at = models.DateTimeField(_("updated at"))
+    # Bumped by every transition; the compare-and-set that keeps two pharmacists from
+    # both verifying (with the row lock) and lets a form detect a stale page.
+    version = models.PositiveIntegerField(default=1)
+
+    rejected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    rejected_at = models.DateTimeField(null=True, blank=True)
+    reject_reason = models.TextField(_("reason for rejecting"), blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancel_reason = models.TextField(_("reason for cancelling"), blank=True)
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = AuditedManager()
+
+    class Meta:
+        ordering = ["episode", "pk"]
+        verbose_name = _("order")
+        permissions = [
+            ("sign_order", "Can sign (prescribe) orders"),
+            ("verify_order", "Can verify or reject orders (pharmacist)"),
+            ("administer_order", "Can record the administration of orders"),
+            ("override_cyclophosphamide_hold", "Can co-sign a cyclophosphamide hold override"),
+        ]
+        indexes = [
+            models.Index(fields=["status", "episode"]),
+            models.Index(fields=["patient", "kind"]),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} #{self.pk}"
+
+    def content(self):
+        """What was prescribed, as JSON-ready values (the signed content)."""
+        data = {}
+        for name in CONTENT_FIELDS:
+            value = getattr(self, name)
+            if hasattr(value, "isoformat"):
+                value = value.isoformat()
+            elif value is not None and name in ("dose", "volume_ml"):
+                value = format(value.normalize(), "f")
+            data[name] = value
+        data["episode"] = self.episode_id
+        data["patient"] = self.patient_id
+        return data
+
+    def content_hash(self):
+        canonical = json.dumps(self.content(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+    @property
+    def is_msc(self):
+        return self.kind in (OrderKind.MSC_IV, OrderKind.MSC_INTRATHECAL)
+
+
+class SignatureMeaning(models.TextChoices):
+    PRESCRIBED = "prescribed", _("Prescribed by")
+    VERIFIED = "verified", _("Verified by (pharmacist)")
+    HOLD_OVERRIDE = "hold_override", _("Second physician: cyclophosphamide within the 48 h hold")
+
+
+class Signature(models.Model):
+    """An electronic signature: who, when, what it means, and the content it covers.
+
+    The signer re-entered their password. Editing the order voids its signatures
+    (`voided_at`); they stay on record.
+    """
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="signatures")
+    signer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    signer_name = models.CharField(_("name"), max_length=150)
+    meaning = models.CharField(_("meaning"), max_length=20, choices=SignatureMeaning.choices)
+    signed_at = models.DateTimeField(_("signed at"))
+    content_hash = models.CharField(_("content hash"), max_length=64)
+    voided_at = models.DateTimeField(_("voided at"), null=True, blank=True)
+    void_reason = models.TextField(_("why voided"), blank=True)
+
+    objects = AuditedManager()
+
+    class Meta:
+        ordering = ["signed_at", "pk"]
+        verbose_name = _("signature")
+
+    def __str__(self):
+        return f"{self.meaning} by {self.signer_name} @ {self.signed_at:%Y-%m-%d %H:%M}"
+
+
+class Administration(models.Model):
+    """One dose given (the medication administration record)."""
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="administrations")
+    episode = models.ForeignKey(Episode, on_delete=models.PROTECT, related_name="administrations")
+    given_at = models.DateTimeField(_("given at"))
+    given_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    dose = models.DecimalField(_("dose"), max_digits=20, decimal_places=3)
+    dose_unit = models.CharField(_("unit"), max_length=20)
+    note = models.TextField(_("note"), blank=True)
+    recorded_at = models.DateTimeField(_("recorded at"))
+
+    objects = AuditedManager()
+
+    class Meta:
+        ordering = ["given_at", "pk"]
+        verbose_name = _("administration")
+
+    def __str__(self):
+        return f"{self.dose} {self.dose_unit} @ {self.given_at:%Y-%m-%d %H:%M}"
+
+
+class RateStep(models.Model):
+    """The infusion rate set at a moment (the first one at the start)."""
+
+    episode = models.ForeignKey(Episode, on_delete=models.PROTECT, related_name="rate_steps")
+    at = models.DateTimeField(_("time"))
+    rate_ml_per_min = models.DecimalField(_("rate (mL/min)"), max_digits=5, decimal_places=2)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(_("recorded at"))
+
+    objects = AuditedManager()
+
+    class Meta:
+        ordering = ["at", "pk"]
+        verbose_name = _("rate step")
+
+    def __str__(self):
+        return f"{self.rate_ml_per_min} mL/min @ {self.at:%H:%M}"
+
+
+class VitalSigns(models.Model):
+    episode = models.ForeignKey(Episode, on_delete=models.PROTECT, related_name="vitals")
+    at = models.DateTimeField(_("time"))
+    respiration_per_min = models.PositiveSmallIntegerField(_("respiration (/min)"), null=True)
+    pulse_per_min = models.PositiveSmallIntegerField(_("pulse (/min)"), null=True)
+    systolic_mmhg = models.PositiveSmallIntegerField(_("systolic (mmHg)"), null=True)
+    diastolic_mmhg = models.PositiveSmallIntegerField(_("diastolic (mmHg)"), null=True)
+    spo2_pct = models.PositiveSmallIntegerField(_("SpO₂ (%)"), null=True)
+    temperature_c = models.DecimalField(
+        _("temperature (°C)"), max_digits=3, decimal_places=1, null=True
+    )
+    # The fields outside the ward's ranges at the time of recording.
+    out_of_range = models.JSONField(_("out of range"), default=list, blank=True)
+    on_demand = models.BooleanField(_("on demand (not a planned check)"), default=False)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(_("recorded at"))
+
+    objects = AuditedManager()
+
+    class Meta:
+        ordering = ["at", "pk"]
+        verbose_name = _("vital signs")
+        verbose_name_plural = _("vital signs")
+
+    def __str__(self):
+        return f"vital signs @ {self.at:%Y-%m-%d %H:%M}"
+
+
+class ReactionType(models.TextChoices):
+    DIZZINESS = "dizziness", _("Dizziness")
+    CHEST_TIGHTNESS = "chest_tightness", _("Chest tightness")
+    PALPITATIONS = "palpitations", _("Palpitations")
+    FEVER = "fever", _("Fever")
+    RASH = "rash", _("Rash or flushing")
+    DYSPNOEA = "dyspnoea", _("Shortness of breath")
+    HYPOTENSION = "hypotension", _("Low blood pressure")
+    OTHER = "other", _("Other")
+
+
+class Severity(models.TextChoices):
+    MILD = "mild", _("Mild")
+    MODERATE = "moderate", _("Moderate")
+    SEVERE = "severe", _("Severe")
+
+
+class AdverseReaction(models.Model):
+    episode = models.ForeignKey(Episode, on_delete=models.PROTECT, related_name="reactions")
+    at = models.DateTimeField(_("time"))
+    reaction_type = models.CharField(_("reaction"), max_length=20, choices=ReactionType.choices)
+    severity = models.CharField(_("severity"), max_length=10, choices=Severity.choices)
+    description = models.TextField(_("description"), blank=True)
+    action = models.TextField(_("action taken"))
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(_("recorded at"))
+
+    objects = AuditedManager()
+
+    class Meta:
+        ordering = ["at", "pk"]
+        verbose_name = _("adverse reaction")
+
+    def __str__(self):
+        return f"{self.reaction_type} ({self.severity}) @ {self.at:%Y-%m-%d %H:%M}"
+
+
+class SeriousAdverseEventReport(models.Model):
+    """B-ADM-5 (§4.1): a serious adverse event is reported to the hospital."""
+
+    reaction = models.OneToOneField(
+        AdverseReaction, on_delete=models.PROTECT, related_name="sae_report"
+    )
+    episode = models.ForeignKey(Episode, on_delete=models.PROTECT, related_name="sae_reports")
+    informed_whom = models.CharField(_("who was informed"), max_length=200)
+    informed_at = models.DateTimeField(_("informed at"))
+    description = models.TextField(_("what happened and what was done"))
+    reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    reported_at = models.DateTimeField(_("reported at"))
+
+    objects = AuditedManager()
+
+    class Meta:
+        ordering = ["reported_at", "pk"]
+        verbose_name = _("serious adverse event report")
+
+    def __str__(self):
+        return f"SAE report {self.pk} (reaction {self.reaction_id})"

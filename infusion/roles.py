@@ -1,0 +1,42 @@
+"""Permissions of the infusion app per role (granted by migration 0002 via core.roles.grant).
+
+Physicians open episodes, sign orders, order cyclophosphamide and co-sign hold overrides;
+nurses chart the infusion and record administrations (they cannot sign or verify);
+pharmacists verify or reject orders and read episodes; the administrator reads everything
+and writes nothing. Physicians and nurses both record adverse reactions and SAE reports.
+"""
+
+READ = [
+    "infusion.view_episode",
+    "infusion.view_order",
+    "infusion.view_signature",
+    "infusion.view_administration",
+    "infusion.view_ratestep",
+    "infusion.view_vitalsigns",
+    "infusion.view_adversereaction",
+    "infusion.view_seriousadverseeventreport",
+]
+REPORT = ["infusion.add_adversereaction", "infusion.add_seriousadverseeventreport"]
+
+PERMISSIONS = {
+    "physician": [
+        *READ,
+        *REPORT,
+        "infusion.add_episode",
+        "infusion.change_episode",
+        "infusion.add_order",
+        "infusion.sign_order",
+        "infusion.override_cyclophosphamide_hold",
+    ],
+    "nurse": [
+        *READ,
+        *REPORT,
+        "infusion.chart_infusion",
+        "infusion.administer_order",
+        "infusion.add_vitalsigns",
+        "infusion.add_ratestep",
+        "infusion.add_administration",
+    ],
+    "pharmacist": [*READ, "infusion.verify_order"],
+    "admin": list(READ),
+}

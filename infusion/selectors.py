@@ -1,0 +1,423 @@
+"""Reads for the infusion pages: access-scoped lookups, the pharmacist queue, the bedside
+chart's deadlines and prompts, and the medication administration record."""
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db.models import Exists, OuterRef, Prefetch
+from django.db.models.fields.json import KT
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from core import audit
+from core.access import scoped_for_user
+
+from .models import (
+    AdverseReaction,
+    Episode,
+    EpisodeStatus,
+    Order,
+    OrderKind,
+    OrderStatus,
+    Signature,
+    SignatureMeaning,
+)
+from .protocol import (
+    PRECONDITIONING_WINDOW_DAYS,
+    protocol_settings,
+    vital_ranges,
+    vitals_interval_minutes,
+)
+
+QUEUE_PAGE_SIZE = 10  # the most urgent first; a page a pharmacist works through
+RELEASE_LABELS = {
+    "released": gettext_lazy("released"),
+    "pending": gettext_lazy("pending: certificate incomplete"),
+    "rejected": gettext_lazy("rejected: a quality test failed"),
+}
+NEAR_EPISODE = timedelta(days=PRECONDITIONING_WINDOW_DAYS)
+
+
+# --- Access ----------------------------------------------------------------------------
+
+
+def episodes_for_user(user):
+    qs = Episode.objects.select_related("patient", "patient__ward", "opened_by")
+    return scoped_for_user(user, qs, ward_path="patient__ward")
+
+
+def _denied(user, model, pk):
+    obj = model.objects.filter(pk=pk).values("pk").first() if str(pk).isdigit() else None
+    if obj is not None:
+        patient_id = (
+            model.objects.filter(pk=pk).values_list(_patient_path(model), flat=True).first()
+        )
+        audit.record(
+            "access_denied",
+            actor=user,
+            object_type=model._meta.label,
+            object_id=pk,
+            patient_id=patient_id,
+            new={"reason": "other ward"},
+        )
+    raise Http404("Not found on your ward.")
+
+
+def _patient_path(model):
+    return {Episode: "patient_id", Order: "patient_id", AdverseReaction: "episode__patient_id"}[
+        model
+    ]
+
+
+def get_episode_for_user(user, pk):
+    try:
+        return episodes_for_user(user).get(pk=pk)
+    except (Episode.DoesNotExist, ValueError, TypeError):
+        _denied(user, Episode, pk)
+
+
+def get_order_for_user(user, pk):
+    qs = Order.objects.select_related("episode", "patient", "episode__patient")
+    try:
+        return scoped_for_user(user, qs, ward_path="patient__ward").get(pk=pk)
+    except (Order.DoesNotExist, ValueError, TypeError):
+        _denied(user, Order, pk)
+
+
+def get_reaction_for_user(user, pk):
+    qs = AdverseReaction.objects.select_related("episode", "episode__patient")
+    try:
+        return scoped_for_user(user, qs, ward_path="episode__patient__ward").get(pk=pk)
+    except (AdverseReaction.DoesNotExist, ValueError, TypeError):
+        _denied(user, AdverseReaction, pk)
+
+
+# --- Orders with their signatures ------------------------------------------------------
+
+
+def _signatures_prefetch():
+    return Prefetch(
+        "signatures",
+        queryset=Signature.objects.select_related("signer").order_by("signed_at", "pk"),
+    )
+
+
+def episode_orders(episode):
+    return list(
+        episode.orders.select_related("created_by")
+        .prefetch_related(_signatures_prefetch(), "administrations__given_by")
+        .order_by("pk")
+    )
+
+
+def active_signature(order, meaning):
+    for signature in order.signatures.all():
+        if signature.meaning == meaning and signature.voided_at is None:
+            return signature
+    return None
+
+
+@dataclass
+class OrderRow:
+    order: Order
+    prescribed: Signature | None
+    verified: Signature | None
+    override: Signature | None
+    voided: list = field(default_factory=list)
+
+
+def order_rows(orders):
+    rows = []
+    for order in orders:
+        rows.append(
+            OrderRow(
+                order=order,
+                prescribed=active_signature(order, SignatureMeaning.PRESCRIBED),
+                verified=active_signature(order, SignatureMeaning.VERIFIED),
+                override=active_signature(order, SignatureMeaning.HOLD_OVERRIDE),
+                voided=[s for s in order.signatures.all() if s.voided_at is not None],
+            )
+        )
+    return rows
+
+
+# --- The pharmacist queue --------------------------------------------------------------
+
+
+@dataclass
+class Check:
+    ok: bool | None  # True passes, False fails, None needs attention
+    label: str
+    detail: str = ""
+    rule: str = ""
+
+
+@dataclass
+class QueueItem:
+    episode: Episode
+    orders: list  # OrderRow of the orders waiting for verification
+    checks: list
+    cyc_orders: list
+
+
+def pharmacy_queue(user, page=1):
+    """Episodes with orders waiting for verification, most urgent (earliest start) first.
+
+    A fixed number of queries whatever the number of rows: the orders, their signatures
+    and the patient's cyclophosphamide orders are prefetched; the checks read only the
+    plan values the episode keeps as columns.
+    """
+    pending = Order.objects.filter(episode=OuterRef("pk"), status=OrderStatus.SIGNED)
+    episodes = (
+        scoped_for_user(user, Episode.objects.select_related("patient"), ward_path="patient__ward")
+        .filter(Exists(pending))
+        .exclude(status=EpisodeStatus.CANCELLED)
+        .defer("plan", "plan_input", "acknowledged")
+        .annotate(long_term=KT("plan_input__patient__long_term_antiplatelet"))
+        .order_by("planned_start", "pk")
+    )
+    total = episodes.count()
+    start = (max(page, 1) - 1) * QUEUE_PAGE_SIZE
+    episodes = list(
+        episodes[start : start + QUEUE_PAGE_SIZE].prefetch_related(
+            Prefetch(
+                "orders",
+                queryset=Order.objects.exclude(
+                    status__in=(OrderStatus.CANCELLED, OrderStatus.REJECTED)
+                )
+                .prefetch_related(_signatures_prefetch())
+                .order_by("pk"),
+                to_attr="live_orders",
+            ),
+            Prefetch(
+                "patient__infusion_orders",
+                queryset=Order.objects.filter(kind=OrderKind.CYCLOPHOSPHAMIDE)
+                .exclude(status__in=(OrderStatus.CANCELLED, OrderStatus.REJECTED))
+                .order_by("scheduled_at"),
+                to_attr="cyc_orders",
+            ),
+        )
+    )
+    items = [_queue_item(ep) for ep in episodes]
+    return items, total
+
+
+def _queue_item(ep):
+    orders = ep.live_orders
+    kinds = {o.kind for o in orders}
+    msc = next((o for o in orders if o.kind == OrderKind.MSC_IV), None)
+    checks = [
+        Check(
+            ep.release_status == "released",
+            _("Product release (certificate of analysis)"),
+            str(RELEASE_LABELS.get(ep.release_status, ep.release_status)),
+            "B-QC-1…5",
+        ),
+        Check(
+            ep.dose_flag == "within",
+            _("Dose per kg"),
+            _("%(per_kg)s × 10⁶/kg for %(kg)s kg (1–2 × 10⁶/kg)")
+            % {"per_kg": ep.dose_per_kg_e6, "kg": ep.weight_kg},
+            "B-DOSE-1",
+        ),
+    ]
+    end = ep.planned_end
+    limit = ep.cold_chain_must_complete_by
+    if end is None:
+        checks.append(Check(False, _("Cold chain"), _("planned end unknown"), "B-ADM-1"))
+    else:
+        late = end > ep.cold_chain_late_from
+        checks.append(
+            Check(
+                end <= limit and (None if late else True),
+                _("Cold chain"),
+                _("ends %(end)s; must be complete by %(limit)s")
+                % {"end": _hm(end), "limit": _hm(limit)},
+                "B-ADM-1",
+            )
+        )
+    checks.append(
+        Check(
+            OrderKind.DEXAMETHASONE in kinds,
+            _("Dexamethasone premedication"),
+            _("ordered") if OrderKind.DEXAMETHASONE in kinds else _("missing"),
+            "B-PREMED-1",
+        )
+    )
+    long_term = str(ep.long_term).lower() in ("true", "1")  # JSON true as text (SQLite: 1)
+    if long_term:
+        checks.append(
+            Check(True, _("Antiplatelet course"), _("long-term antiplatelet user"), "B-AP-1")
+        )
+    else:
+        checks.append(
+            Check(
+                OrderKind.ANTIPLATELET in kinds,
+                _("Antiplatelet course"),
+                _("ordered") if OrderKind.ANTIPLATELET in kinds else _("missing"),
+                "B-AP-1",
+            )
+        )
+    if msc is not None:
+        checks.append(
+            Check(
+                True,
+                _("Infusion set"),
+                _("without filter membrane; %(volume)s mL") % {"volume": msc.volume_ml},
+                "B-ADM-3",
+            )
+        )
+    start = ep.infusion_start
+    hold = ep.cyc_hold_until
+    near = []
+    for cyc in ep.patient.cyc_orders:
+        at = cyc.scheduled_at
+        if at is None or not (start - NEAR_EPISODE <= at <= (hold or start) + NEAR_EPISODE):
+            continue
+        in_hold = hold is not None and start <= at < hold
+        near.append((cyc, in_hold))
+    if near:
+        bad = any(in_hold and not cyc.hold_override_reason for cyc, in_hold in near)
+        checks.append(
+            Check(
+                False if bad else None,
+                _("Cyclophosphamide near the infusion"),
+                ", ".join(_hm(c.scheduled_at) for c, _h in near),
+                "B-CYC-1",
+            )
+        )
+    else:
+        checks.append(Check(True, _("Cyclophosphamide near the infusion"), _("none"), "B-CYC-1"))
+    pending = [o for o in orders if o.status == OrderStatus.SIGNED]
+    return QueueItem(ep, order_rows(pending), checks, near)
+
+
+def _hm(value):
+    return timezone.localtime(value).strftime("%m-%d %H:%M")
+
+
+# --- Bedside chart ---------------------------------------------------------------------
+
+
+@dataclass
+class ChartState:
+    now: object
+    episode: Episode
+    msc: Order | None
+    room_temp_ready_at: object = None  # out of fridge + 10 min
+    room_temp_latest: object = None  # out of fridge + 20 min
+    cold_chain_warn_at: object = None
+    cold_chain_limit: object = None
+    current_rate: Decimal | None = None
+    next_step: dict | None = None  # {"rate", "due_at", "due": bool}
+    next_vitals_at: object = None
+    vitals_due: bool = False
+    projected_end: object = None
+    can_start: bool = False
+
+
+def chart_state(episode, msc, *, now=None):
+    now = now or timezone.now()
+    settings = protocol_settings()
+    state = ChartState(now=now, episode=episode, msc=msc)
+    state.cold_chain_warn_at = episode.cold_chain_late_from
+    state.cold_chain_limit = episode.cold_chain_must_complete_by
+    if episode.out_of_fridge_at:
+        state.room_temp_ready_at = episode.out_of_fridge_at + timedelta(
+            minutes=settings.room_temperature_min_minutes
+        )
+        state.room_temp_latest = episode.out_of_fridge_at + timedelta(
+            minutes=settings.room_temperature_max_minutes
+        )
+    phases = msc.rate_plan if msc else []
+    steps = list(episode.rate_steps.all())
+    if steps:
+        state.current_rate = steps[-1].rate_ml_per_min
+    duration = (episode.planned_end - episode.planned_start) if episode.planned_end else None
+    if episode.status == EpisodeStatus.IN_PROGRESS and episode.started_at:
+        if duration is not None:
+            state.projected_end = episode.started_at + duration
+        # The next phase whose rate is above the current one: the chart prompts it when due.
+        for phase in phases:
+            rate = Decimal(phase["rate_ml_per_min"])
+            if state.current_rate is not None and rate > state.current_rate:
+                due_at = episode.started_at + timedelta(minutes=float(phase["start_offset_min"]))
+                state.next_step = {"rate": rate, "due_at": due_at, "due": now >= due_at}
+                break
+        interval = timedelta(minutes=vitals_interval_minutes())
+        last = max((v.at for v in episode.vitals.all()), default=episode.started_at)
+        state.next_vitals_at = max(last, episode.started_at) + interval
+        state.vitals_due = now >= state.next_vitals_at
+    state.can_start = (
+        episode.status == EpisodeStatus.PLANNED
+        and msc is not None
+        and msc.status == OrderStatus.VERIFIED
+        and episode.out_of_fridge_at is not None
+    )
+    return state
+
+
+def vitals_rows(episode):
+    ranges = vital_ranges()
+    rows = []
+    for v in episode.vitals.select_related("recorded_by"):
+        cells = []
+        for name, r in ranges.items():
+            value = getattr(v, name)
+            cells.append(
+                {"value": value, "out": name in v.out_of_range, "label": r.label, "unit": r.unit}
+            )
+        rows.append({"record": v, "cells": cells})
+    return rows
+
+
+# --- Medication administration record --------------------------------------------------
+
+
+@dataclass
+class MarLine:
+    order: Order
+    planned_at: object  # a time, or
+    planned_day: object  # a day of the antiplatelet course
+    given: list  # Administration rows for this line
+    action: str = ""  # "give" | "complete" | "" for the nurse's button
+
+
+def mar_lines(orders, today=None):
+    """Planned vs given, per order (one line per day for the antiplatelet course)."""
+    today = today or timezone.localdate()
+    lines = []
+    for order in orders:
+        if order.status in (OrderStatus.CANCELLED, OrderStatus.REJECTED):
+            continue
+        given = list(order.administrations.all())
+        if order.kind == OrderKind.ANTIPLATELET and order.first_day and order.last_day:
+            by_day = {}
+            for g in given:
+                by_day.setdefault(timezone.localtime(g.given_at).date(), []).append(g)
+            day = order.first_day
+            while day <= order.last_day:
+                line = MarLine(order, None, day, by_day.get(day, []))
+                live = order.status in (OrderStatus.VERIFIED, OrderStatus.ADMINISTERED)
+                if live and day == today and not line.given:
+                    line.action = "give"
+                elif (
+                    order.status == OrderStatus.ADMINISTERED
+                    and day == order.last_day
+                    and line.given
+                ):
+                    line.action = "complete"
+                lines.append(line)
+                day += timedelta(days=1)
+        else:
+            line = MarLine(order, order.scheduled_at, None, given)
+            if order.kind != OrderKind.MSC_IV:
+                if order.status == OrderStatus.VERIFIED:
+                    line.action = "give"
+                elif order.status == OrderStatus.ADMINISTERED:
+                    line.action = "complete"
+            lines.append(line)
+    return lines

@@ -1,0 +1,1621 @@
+"""Every clinical action on an MSC episode: one function each, keyword-only.
+
+Each function checks who may do it and whether the episode/order is in a state that
+allows it, writes, records the audit event(s) with old and new values and the reason,
+re-syncs the episode's reminders and enqueues background work after commit — all in one
+transaction. Refusals raise `ActionRefused` (a message for the user) or
+`PermissionDenied` (a role or ward that may not act at all). Views only translate HTTP to
+these calls.
+
+Order life cycle (enforced here, whatever the UI shows)::
+
+    draft ──sign──▶ signed ──verify──▶ verified ──administer──▶ administered ──complete──▶ completed
+      │               │  └──reject──▶ rejected
+      └──cancel───────┴──────────────┴──cancel──▶ cancelled
+    edit (draft/signed/verified) voids every signature and returns the order to draft.
+
+Signing and verifying need the signer's password again; the prescriber cannot verify
+their own order. Two pharmacists verifying the same order at once: the order row is
+locked (`SELECT … FOR UPDATE`) and its status re-read under the lock, so exactly one
+succeeds and the other is told who verified it.
+"""
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+from functools import wraps
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core import audit
+from core.models import Role
+from infusion.engine import Finding, cyc_allowed_at, plan_from_document
+
+from . import reminders
+from .inputs import EPISODE_FIELDS, build_document, record_values
+from .models import (
+    Administration,
+    AdverseReaction,
+    Episode,
+    EpisodeStatus,
+    Order,
+    OrderKind,
+    OrderStatus,
+    RateStep,
+    SeriousAdverseEventReport,
+    Signature,
+    SignatureMeaning,
+    VitalSigns,
+)
+from .planning import ORDER_RULES, episode_columns, planned_orders, same_content
+from .protocol import (
+    CLOCK_TOLERANCE_MINUTES,
+    PRECONDITIONING_WINDOW_DAYS,
+    VITAL_FIELDS,
+    protocol_settings,
+    vital_ranges,
+    ward_zone,
+)
+
+logger = logging.getLogger(__name__)
+
+# Candidacy rules: a "not recommended" verdict from these may be overridden with a reason.
+CANDIDACY_RULES = (
+    "B-IND-1",
+    "B-IND-2",
+    "B-IND-3",
+    "B-IND-4",
+    "B-IND-5",
+    "B-CI-1",
+    "B-CI-2",
+    "B-CI-3",
+)
+EPISODE_AUDIT_FIELDS = (
+    "status",
+    "plan_status",
+    "candidacy_overall",
+    "release_status",
+    "product_lot",
+    "preparation_time",
+    "planned_start",
+    "planned_end",
+    "weight_kg",
+    "dose_cells",
+    "dose_per_kg_e6",
+    "suspension_volume_ml",
+    "cyc_hold_until",
+    "override_reason",
+)
+ORDER_AUDIT_FIELDS = (
+    "kind",
+    "status",
+    "drug",
+    "dose",
+    "dose_unit",
+    "route",
+    "scheduled_at",
+    "first_day",
+    "last_day",
+    "volume_ml",
+    "note",
+    "version",
+)
+RATE_MAX_ML_PER_MIN = Decimal(4)  # B-ADM-4: never above 4 mL/min
+INITIAL_RATE_MAX_ML_PER_MIN = Decimal(2)  # B-ADM-4: ≤ 2 mL/min for the first 5 min at least
+INITIAL_PHASE_MIN = timedelta(minutes=5)
+
+
+class ActionRefused(Exception):
+    """The action is not allowed now; `message` says why (translated), for the user."""
+
+    def __init__(self, message, *, code="", findings=(), field_errors=None):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.findings = tuple(findings)
+        self.field_errors = field_errors or {}
+
+
+class InvalidPlanInput(ActionRefused):
+    """The engine refused the input document: field errors (engine paths → messages)."""
+
+    def __init__(self, errors):
+        super().__init__(_("Some values are missing or not valid."), code="invalid")
+        self.errors = errors
+
+
+# --- Helpers ---------------------------------------------------------------------------
+
+
+class CycStopped(ActionRefused):
+    """B-CYC-1 stopped an order or a dose; the stop is audited once the write rolled back."""
+
+    def __init__(self, check, *, actor, patient, order, action):
+        super().__init__(check.message, code="cyc_hold", findings=check.findings)
+        self.check, self.actor, self.patient, self.order, self.action = (
+            check,
+            actor,
+            patient,
+            order,
+            action,
+        )
+
+    def record(self):
+        with transaction.atomic():
+            audit.record(
+                "cyclophosphamide_stopped",
+                actor=self.actor,
+                object_type="infusion.Order" if self.order else "infusion.Episode",
+                object_id=self.order.pk if self.order else "",
+                patient_id=self.patient.pk,
+                new={
+                    "action": self.action,
+                    "at": self.check.at,
+                    "hold_until": self.check.hold_until,
+                },
+                reason="B-CYC-1",
+            )
+
+
+def _records_cyc_stops(service):
+    """Audit a B-CYC-1 stop after the service's transaction has rolled back."""
+
+    @wraps(service)
+    def wrapper(*args, **kwargs):
+        try:
+            return service(*args, **kwargs)
+        except CycStopped as stop:
+            stop.record()
+            raise
+
+    return wrapper
+
+
+def _now():
+    return timezone.now()
+
+
+def _require(actor, perm):
+    if not actor.has_perm(perm):
+        raise PermissionDenied(perm)
+
+
+def _require_ward(actor, patient):
+    # Views already 404 another ward's objects; the services refuse them too.
+    if actor.ward_id is None or actor.ward_id != patient.ward_id:
+        raise PermissionDenied("other ward")
+
+
+def _full_name(user):
+    return user.get_full_name() or user.get_username()
+
+
+def _check_password(actor, password, *, obj, action):
+    """Re-authentication for a signature; a wrong password is audited and refused."""
+    if password and actor.check_password(password):
+        return
+    audit.record(
+        "signature_refused",
+        actor=actor,
+        obj=obj,
+        patient_id=getattr(obj, "patient_id", None),
+        new={"action": action},
+        reason="wrong password",
+    )
+    raise ActionRefused(_("The password is not correct; nothing was signed."), code="password")
+
+
+def _not_in_future(at, what):
+    if at > _now() + timedelta(minutes=CLOCK_TOLERANCE_MINUTES):
+        raise ActionRefused(
+            _("%(what)s is in the future; record the time it happened.") % {"what": what},
+            code="future",
+        )
+
+
+def _local(value):
+    return timezone.localtime(value, ward_zone()).strftime("%Y-%m-%d %H:%M")
+
+
+def _enqueue(task_name, *args):
+    """Run a Celery task after the transaction commits (never for a rolled-back write)."""
+
+    def send():
+        from . import tasks
+
+        try:
+            getattr(tasks, task_name).delay(*args)
+        except Exception:  # broker down: the write stands; the task is an optimisation/notice
+            logger.warning("could not enqueue %s%r", task_name, args, exc_info=True)
+
+    transaction.on_commit(send)
+
+
+def _lock_episode(episode):
+    return Episode.objects.select_for_update().select_related("patient").get(pk=episode.pk)
+
+
+def _lock_order(order):
+    return (
+        Order.objects.select_for_update(of=("self",))
+        .select_related("episode", "patient")
+        .get(pk=order.pk)
+    )
+
+
+def _not_cancelled(episode):
+    if episode.status == EpisodeStatus.CANCELLED:
+        raise ActionRefused(_("This episode is cancelled."), code="episode_closed")
+
+
+def _prescriber_signature(order):
+    return (
+        order.signatures.filter(meaning=SignatureMeaning.PRESCRIBED, voided_at__isnull=True)
+        .select_related("signer")
+        .first()
+    )
+
+
+def _sign(order, actor, meaning, now):
+    return Signature.objects.create(
+        order=order,
+        signer=actor,
+        signer_name=_full_name(actor),
+        meaning=meaning,
+        signed_at=now,
+        content_hash=order.content_hash(),
+    )
+
+
+def _transition(order, *, actor, action, new_status, now, reason="", extra=None):
+    old = {"status": order.status, "version": order.version}
+    order.status = new_status
+    order.version += 1
+    order.updated_at = now
+    order.save()
+    audit.record(
+        action,
+        actor=actor,
+        obj=order,
+        patient_id=order.patient_id,
+        old=old,
+        new={"status": new_status, "version": order.version, **(extra or {})},
+        reason=reason,
+    )
+
+
+def _void_signatures(order, *, actor, reason, now):
+    for signature in order.signatures.filter(voided_at__isnull=True):
+        signature.voided_at = now
+        signature.void_reason = reason
+        signature.save()
+        audit.record(
+            "signature_void",
+            actor=actor,
+            obj=signature,
+            patient_id=order.patient_id,
+            old={"meaning": signature.meaning, "signer": signature.signer_id, "voided_at": None},
+            new={"voided_at": now},
+            reason=reason,
+        )
+
+
+# --- Plans -----------------------------------------------------------------------------
+
+
+@dataclass
+class PlanPreview:
+    plan: object | None
+    document: dict
+    errors: list
+    record: object
+    needs_override: bool = False
+    blocking: list = field(default_factory=list)
+    to_acknowledge: list = field(default_factory=list)
+
+
+def episode_preview(*, patient, data):
+    """The plan the episode form would produce (nothing written)."""
+    record = record_values(patient)
+    document = build_document(record, data)
+    plan, errors = plan_from_document(document, protocol_settings())
+    preview = PlanPreview(plan=plan, document=document, errors=errors, record=record)
+    if plan is not None:
+        preview.needs_override = plan.candidacy.overall in ("not_recommended", "incomplete")
+        preview.blocking = [
+            f for f in plan.findings if f.severity == "block" and f.rule_id not in CANDIDACY_RULES
+        ]
+        preview.to_acknowledge = [
+            f
+            for f in plan.findings
+            if f.requires_acknowledgement
+            or (f.severity == "warning" and f.rule_id not in CANDIDACY_RULES)
+        ]
+    return preview
+
+
+def _gate(preview, *, override_reason, acknowledged):
+    if preview.errors:
+        raise InvalidPlanInput(preview.errors)
+    if preview.blocking:
+        raise ActionRefused(
+            _("The plan is blocked; correct the inputs first."),
+            code="blocked",
+            findings=preview.blocking,
+        )
+    if preview.needs_override and not override_reason:
+        raise ActionRefused(
+            _(
+                "The candidacy check says %(overall)s: give a reason to continue (it is kept in "
+                "the audit trail)."
+            )
+            % {"overall": preview.plan.candidacy.overall.replace("_", " ")},
+            code="override_required",
+            findings=[
+                f for f in preview.plan.candidacy.findings if f.severity in ("block", "unknown")
+            ],
+        )
+    if preview.to_acknowledge and not acknowledged:
+        raise ActionRefused(
+            _("Read and acknowledge the warnings and cautions first."),
+            code="acknowledgement_required",
+            findings=preview.to_acknowledge,
+        )
+
+
+def _finding_summary(findings):
+    return [
+        {"rule_id": f.rule_id, "citation": f.citation, "status": f.status, "reason": f.reason}
+        for f in findings
+    ]
+
+
+def _apply_plan(episode, plan):
+    for name, value in episode_columns(plan).items():
+        setattr(episode, name, value)
+    episode.plan = plan.to_dict()
+
+
+def _clean_data(data):
+    return {name: data.get(name) for name in EPISODE_FIELDS}
+
+
+def episode_open(*, patient, actor, data, override_reason="", acknowledged=False):
+    """A physician opens an MSC episode: candidacy and plan recorded, orders drafted."""
+    _require(actor, "infusion.add_episode")
+    _require_ward(actor, patient)
+    data = _clean_data(data)
+    override_reason = (override_reason or "").strip()
+    preview = episode_preview(patient=patient, data=data)
+    _gate(preview, override_reason=override_reason, acknowledged=acknowledged)
+    plan = preview.plan
+    now = _now()
+    with transaction.atomic():
+        episode = Episode(
+            patient=patient,
+            opened_by=actor,
+            opened_at=now,
+            updated_at=now,
+            plan_input=preview.document,
+            override_reason=override_reason if preview.needs_override else "",
+            acknowledged=_finding_summary(preview.to_acknowledge),
+            product_lot=(data.get("product_lot") or "").strip(),
+        )
+        _apply_plan(episode, plan)
+        episode.save()
+        audit.record(
+            "episode_open",
+            actor=actor,
+            obj=episode,
+            patient=patient,
+            new={
+                **audit.snapshot(episode, EPISODE_AUDIT_FIELDS),
+                "candidacy": _finding_summary(plan.candidacy.findings),
+                "acknowledged": episode.acknowledged,
+            },
+        )
+        if preview.needs_override:
+            audit.record(
+                "candidacy_override",
+                actor=actor,
+                obj=episode,
+                patient=patient,
+                new={
+                    "candidacy": plan.candidacy.overall,
+                    "findings": _finding_summary(
+                        f for f in plan.candidacy.findings if f.severity in ("block", "unknown")
+                    ),
+                },
+                reason=override_reason,
+            )
+        _sync_orders(episode, plan, data, actor=actor, now=now)
+        reminders.episode_reminders_sync(episode, actor=actor)
+    return episode
+
+
+def episode_update(*, episode, actor, data, reason, override_reason="", acknowledged=False):
+    """Change the inputs of a planned episode (e.g. move the start, the certificate arrived).
+
+    The plan is rebuilt; generated orders whose content changes are edited (their
+    signatures are voided), new ones are drafted, ones no longer in the plan cancelled,
+    and the reminders move.
+    """
+    _require(actor, "infusion.change_episode")
+    _require_ward(actor, episode.patient)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ActionRefused(_("Give a reason for the change."), code="reason")
+    data = _clean_data(data)
+    override_reason = (override_reason or "").strip()
+    preview = episode_preview(patient=episode.patient, data=data)
+    _gate(preview, override_reason=override_reason, acknowledged=acknowledged)
+    plan = preview.plan
+    now = _now()
+    with transaction.atomic():
+        episode = _lock_episode(episode)
+        if episode.status != EpisodeStatus.PLANNED:
+            raise ActionRefused(
+                _("Only a planned episode can be changed; this one is %(status)s.")
+                % {"status": episode.get_status_display().lower()},
+                code="episode_closed",
+            )
+        before = audit.snapshot(episode, EPISODE_AUDIT_FIELDS)
+        old_input = episode.plan_input
+        episode.plan_input = preview.document
+        episode.override_reason = override_reason if preview.needs_override else ""
+        episode.acknowledged = _finding_summary(preview.to_acknowledge)
+        episode.product_lot = (data.get("product_lot") or "").strip()
+        episode.updated_at = now
+        _apply_plan(episode, plan)
+        episode.save()
+        old, new = audit.diff(before, audit.snapshot(episode, EPISODE_AUDIT_FIELDS))
+        in_old, in_new = audit.diff(_flatten(old_input), _flatten(preview.document))
+        audit.record(
+            "episode_update",
+            actor=actor,
+            obj=episode,
+            patient=episode.patient,
+            old={**old, "input": in_old},
+            new={**new, "input": in_new},
+            reason=reason,
+        )
+        if preview.needs_override:
+            audit.record(
+                "candidacy_override",
+                actor=actor,
+                obj=episode,
+                patient=episode.patient,
+                new={"candidacy": plan.candidacy.overall},
+                reason=override_reason,
+            )
+        _sync_orders(episode, plan, data, actor=actor, now=now, reason=reason)
+        reminders.episode_reminders_sync(episode, actor=actor, reason=reason)
+    return episode
+
+
+def _flatten(doc, prefix=""):
+    out = {}
+    for key, value in (doc or {}).items():
+        path = f"{prefix}.{key}" if prefix else key
+        if isinstance(value, dict):
+            out.update(_flatten(value, path))
+        else:
+            out[path] = value
+    return out
+
+
+def _sync_orders(episode, plan, data, *, actor, now, reason=""):
+    """Make the generated orders match the plan (cyclophosphamide orders are separate)."""
+    wanted = planned_orders(plan, data)
+    current = {
+        o.kind: o
+        for o in episode.orders.exclude(kind=OrderKind.CYCLOPHOSPHAMIDE).exclude(
+            status__in=(OrderStatus.REJECTED, OrderStatus.CANCELLED)
+        )
+    }
+    for kind, content in wanted.items():
+        order = current.get(kind)
+        if order is None:
+            order = Order(
+                episode=episode,
+                patient=episode.patient,
+                kind=kind,
+                created_by=actor,
+                created_at=now,
+                updated_at=now,
+                **content,
+            )
+            order.save()
+            audit.record(
+                "order_create",
+                actor=actor,
+                obj=order,
+                patient_id=order.patient_id,
+                new=audit.snapshot(order, ORDER_AUDIT_FIELDS),
+                reason=reason,
+            )
+        elif order.status in (OrderStatus.DRAFT, OrderStatus.SIGNED, OrderStatus.VERIFIED):
+            if not same_content(order, content):
+                _edit(order, content, actor=actor, reason=reason or "plan changed", now=now)
+    for kind, order in current.items():
+        if kind not in wanted and order.status in (
+            OrderStatus.DRAFT,
+            OrderStatus.SIGNED,
+            OrderStatus.VERIFIED,
+        ):
+            order.cancelled_by, order.cancelled_at = actor, now
+            order.cancel_reason = "no longer in the plan"
+            _transition(
+                order,
+                actor=actor,
+                action="order_cancel",
+                new_status=OrderStatus.CANCELLED,
+                now=now,
+                reason=order.cancel_reason,
+            )
+
+
+def _edit(order, content, *, actor, reason, now):
+    before = audit.snapshot(order, ORDER_AUDIT_FIELDS)
+    old_hash = order.content_hash()
+    for name, value in content.items():
+        setattr(order, name, value)
+    if order.content_hash() == old_hash:
+        return False
+    was = order.status
+    _void_signatures(order, actor=actor, reason="order edited", now=now)
+    order.status = OrderStatus.DRAFT
+    order.version += 1
+    order.updated_at = now
+    order.save()
+    old, new = audit.diff(before, audit.snapshot(order, ORDER_AUDIT_FIELDS))
+    audit.record(
+        "order_edit",
+        actor=actor,
+        obj=order,
+        patient_id=order.patient_id,
+        old={**old, "status": was},
+        new={**new, "status": OrderStatus.DRAFT, "signatures_voided": was != OrderStatus.DRAFT},
+        reason=reason,
+    )
+    return True
+
+
+def episode_cancel(*, episode, actor, reason):
+    """Cancel a planned episode: its open orders are cancelled and its reminders too."""
+    _require(actor, "infusion.change_episode")
+    _require_ward(actor, episode.patient)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ActionRefused(_("Give a reason for cancelling."), code="reason")
+    now = _now()
+    with transaction.atomic():
+        episode = _lock_episode(episode)
+        if episode.status != EpisodeStatus.PLANNED:
+            raise ActionRefused(
+                _("Only a planned episode can be cancelled; this one is %(status)s.")
+                % {"status": episode.get_status_display().lower()},
+                code="episode_closed",
+            )
+        for order in episode.orders.filter(
+            status__in=(OrderStatus.DRAFT, OrderStatus.SIGNED, OrderStatus.VERIFIED)
+        ):
+            order.cancelled_by, order.cancelled_at, order.cancel_reason = actor, now, reason
+            _transition(
+                order,
+                actor=actor,
+                action="order_cancel",
+                new_status=OrderStatus.CANCELLED,
+                now=now,
+                reason=reason,
+            )
+        episode.status = EpisodeStatus.CANCELLED
+        episode.cancelled_at, episode.cancelled_by, episode.cancel_reason = now, actor, reason
+        episode.updated_at = now
+        episode.save()
+        audit.record(
+            "episode_cancel",
+            actor=actor,
+            obj=episode,
+            patient=episode.patient,
+            old={"status": EpisodeStatus.PLANNED},
+            new={"status": EpisodeStatus.CANCELLED},
+            reason=reason,
+        )
+        reminders.episode_reminders_cancel(episode, actor=actor, reason=reason)
+    return episode
+
+
+# --- Orders ----------------------------------------------------------------------------
+
+
+@_records_cyc_stops
+def order_sign(*, order, actor, password):
+    """The prescriber signs a draft order (password re-entered; meaning "prescribed")."""
+    _require(actor, "infusion.sign_order")
+    _require_ward(actor, order.patient)
+    _check_password(actor, password, obj=order, action="order_sign")
+    with transaction.atomic():
+        order = _sign_one(order, actor, _now())
+        reminders.episode_reminders_sync(order.episode, actor=actor)
+        _enqueue("prerender_order_sheet", order.episode_id)
+    return order
+
+
+@_records_cyc_stops
+def orders_sign_all(*, episode, actor, password):
+    """Sign every draft order of the episode with one password entry; returns them."""
+    _require(actor, "infusion.sign_order")
+    _require_ward(actor, episode.patient)
+    _check_password(actor, password, obj=episode, action="orders_sign_all")
+    now = _now()
+    with transaction.atomic():
+        drafts = list(episode.orders.filter(status=OrderStatus.DRAFT).order_by("pk"))
+        if not drafts:
+            raise ActionRefused(_("There is no draft order to sign."), code="state")
+        signed = [_sign_one(order, actor, now) for order in drafts]
+        reminders.episode_reminders_sync(episode, actor=actor)
+        _enqueue("prerender_order_sheet", episode.pk)
+    return signed
+
+
+def _sign_one(order, actor, now):
+    order = _lock_order(order)
+    _not_cancelled(order.episode)
+    if order.status != OrderStatus.DRAFT:
+        raise ActionRefused(
+            _("Only a draft order can be signed; this one is %(status)s.")
+            % {"status": order.get_status_display().lower()},
+            code="state",
+        )
+    if order.kind == OrderKind.CYCLOPHOSPHAMIDE:
+        _cyc_guard(order, order.scheduled_at, actor=actor, action="order_sign")
+    signature = _sign(order, actor, SignatureMeaning.PRESCRIBED, now)
+    _transition(
+        order,
+        actor=actor,
+        action="order_sign",
+        new_status=OrderStatus.SIGNED,
+        now=now,
+        extra={
+            "signature": signature.pk,
+            "meaning": signature.meaning,
+            "content_hash": signature.content_hash,
+        },
+    )
+    return order
+
+
+@_records_cyc_stops
+def order_verify(*, order, actor, password):
+    """A pharmacist verifies a signed order (password re-entered; not the prescriber).
+
+    Concurrency: the order row is locked and its status re-read under the lock, so of two
+    pharmacists verifying at once exactly one succeeds; the other is told who did.
+    """
+    _require(actor, "infusion.verify_order")
+    _require_ward(actor, order.patient)
+    _check_password(actor, password, obj=order, action="order_verify")
+    now = _now()
+    with transaction.atomic():
+        order = _lock_order(order)
+        _not_cancelled(order.episode)
+        if order.status != OrderStatus.SIGNED:
+            verified = order.signatures.filter(
+                meaning=SignatureMeaning.VERIFIED, voided_at__isnull=True
+            ).first()
+            if verified is not None:
+                raise ActionRefused(
+                    _("%(name)s already verified this order at %(time)s.")
+                    % {"name": verified.signer_name, "time": _local(verified.signed_at)},
+                    code="already_verified",
+                )
+            raise ActionRefused(
+                _("Only a signed order can be verified; this one is %(status)s.")
+                % {"status": order.get_status_display().lower()},
+                code="state",
+            )
+        prescribed = _prescriber_signature(order)
+        if prescribed is None or prescribed.content_hash != order.content_hash():
+            raise ActionRefused(
+                _("The order changed after it was signed; it must be signed again."),
+                code="hash",
+            )
+        if prescribed.signer_id == actor.pk:
+            raise ActionRefused(
+                _("You prescribed this order; another pharmacist must verify it."),
+                code="own_order",
+            )
+        if order.kind in (OrderKind.MSC_IV, OrderKind.MSC_INTRATHECAL):
+            if order.episode.release_status != "released":
+                raise ActionRefused(
+                    _(
+                        "The product is not released (certificate of analysis: %(status)s); "
+                        "it cannot be verified (B-QC-1…5)."
+                    )
+                    % {"status": order.episode.release_status},
+                    code="release",
+                )
+        if order.kind == OrderKind.CYCLOPHOSPHAMIDE:
+            _cyc_guard(order, order.scheduled_at, actor=actor, action="order_verify")
+        signature = _sign(order, actor, SignatureMeaning.VERIFIED, now)
+        _transition(
+            order,
+            actor=actor,
+            action="order_verify",
+            new_status=OrderStatus.VERIFIED,
+            now=now,
+            extra={
+                "signature": signature.pk,
+                "meaning": signature.meaning,
+                "content_hash": signature.content_hash,
+            },
+        )
+        reminders.episode_reminders_sync(order.episode, actor=actor)
+        _enqueue("prerender_order_sheet", order.episode_id)
+    return order
+
+
+def order_reject(*, order, actor, reason):
+    """A pharmacist rejects a signed order, with a reason the prescriber will read."""
+    _require(actor, "infusion.verify_order")
+    _require_ward(actor, order.patient)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ActionRefused(_("Give a reason for rejecting the order."), code="reason")
+    now = _now()
+    with transaction.atomic():
+        order = _lock_order(order)
+        if order.status != OrderStatus.SIGNED:
+            raise ActionRefused(
+                _("Only a signed order can be rejected; this one is %(status)s.")
+                % {"status": order.get_status_display().lower()},
+                code="state",
+            )
+        order.rejected_by, order.rejected_at, order.reject_reason = actor, now, reason
+        _transition(
+            order,
+            actor=actor,
+            action="order_reject",
+            new_status=OrderStatus.REJECTED,
+            now=now,
+            reason=reason,
+        )
+        reminders.episode_reminders_sync(order.episode, actor=actor)
+    return order
+
+
+def order_cancel(*, order, actor, reason):
+    """The physician cancels an order that has not been given."""
+    _require(actor, "infusion.sign_order")
+    _require_ward(actor, order.patient)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ActionRefused(_("Give a reason for cancelling the order."), code="reason")
+    now = _now()
+    with transaction.atomic():
+        order = _lock_order(order)
+        if order.status not in (OrderStatus.DRAFT, OrderStatus.SIGNED, OrderStatus.VERIFIED):
+            raise ActionRefused(
+                _("This order is %(status)s and can no longer be cancelled.")
+                % {"status": order.get_status_display().lower()},
+                code="state",
+            )
+        order.cancelled_by, order.cancelled_at, order.cancel_reason = actor, now, reason
+        _transition(
+            order,
+            actor=actor,
+            action="order_cancel",
+            new_status=OrderStatus.CANCELLED,
+            now=now,
+            reason=reason,
+        )
+        reminders.episode_reminders_sync(order.episode, actor=actor)
+    return order
+
+
+def order_edit(*, order, actor, changes, reason):
+    """Edit an order not yet given. Any change voids its signatures (back to draft).
+
+    `changes` may hold `note` for any order, and `scheduled_at`/`dose` for a
+    cyclophosphamide order (re-checked against the 48 h hold). Orders generated by the
+    plan change through `episode_update`.
+    """
+    _require(actor, "infusion.sign_order")
+    _require_ward(actor, order.patient)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ActionRefused(_("Give a reason for the change."), code="reason")
+    allowed = {"note"}
+    if order.kind == OrderKind.CYCLOPHOSPHAMIDE:
+        allowed |= {"scheduled_at", "dose"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ActionRefused(
+            _("These fields of this order change through the episode: %(fields)s.")
+            % {"fields": ", ".join(sorted(unknown))},
+            code="fields",
+        )
+    now = _now()
+    with transaction.atomic():
+        order = _lock_order(order)
+        if order.status not in (OrderStatus.DRAFT, OrderStatus.SIGNED, OrderStatus.VERIFIED):
+            raise ActionRefused(
+                _("This order is %(status)s and can no longer be edited.")
+                % {"status": order.get_status_display().lower()},
+                code="state",
+            )
+        if order.kind == OrderKind.CYCLOPHOSPHAMIDE and "scheduled_at" in changes:
+            check = cyclophosphamide_order_check(patient=order.patient, at=changes["scheduled_at"])
+            if not check.allowed:
+                raise ActionRefused(
+                    check.message, code="cyc_hold", findings=check.findings
+                )  # an override belongs to a new order
+        changed = _edit(order, dict(changes), actor=actor, reason=reason, now=now)
+        if changed:
+            reminders.episode_reminders_sync(order.episode, actor=actor)
+    return order
+
+
+@_records_cyc_stops
+def order_administer(*, order, actor, given_at=None, dose=None, note=""):
+    """Record a dose given (the MAR). The MSC infusion is recorded on the bedside chart."""
+    _require(actor, "infusion.administer_order")
+    _require_ward(actor, order.patient)
+    now = _now()
+    given_at = given_at or now
+    _not_in_future(given_at, _("The administration time"))
+    with transaction.atomic():
+        order = _lock_order(order)
+        _not_cancelled(order.episode)
+        if order.kind == OrderKind.MSC_IV:
+            raise ActionRefused(
+                _("Record the MSC infusion on the bedside chart (start and end)."), code="chart"
+            )
+        repeat = order.kind == OrderKind.ANTIPLATELET and order.status == OrderStatus.ADMINISTERED
+        if order.status != OrderStatus.VERIFIED and not repeat:
+            raise ActionRefused(
+                _("Only a verified order can be given; this one is %(status)s.")
+                % {"status": order.get_status_display().lower()},
+                code="state",
+            )
+        if order.kind == OrderKind.ANTIPLATELET:
+            _check_course_day(order, given_at)
+        if order.kind == OrderKind.CYCLOPHOSPHAMIDE:
+            _cyc_guard(order, given_at, actor=actor, action="order_administer")
+        record = Administration.objects.create(
+            order=order,
+            episode=order.episode,
+            given_at=given_at,
+            given_by=actor,
+            dose=dose if dose is not None else order.dose,
+            dose_unit=order.dose_unit,
+            note=(note or "").strip(),
+            recorded_at=now,
+        )
+        audit.record(
+            "order_administer",
+            actor=actor,
+            obj=record,
+            patient_id=order.patient_id,
+            new={
+                "order": order.pk,
+                "given_at": given_at,
+                "dose": record.dose,
+                "dose_unit": record.dose_unit,
+                "note": record.note,
+            },
+        )
+        if not repeat:
+            _transition(
+                order,
+                actor=actor,
+                action="order_status",
+                new_status=OrderStatus.ADMINISTERED,
+                now=now,
+                extra={"administration": record.pk},
+            )
+        reminders.episode_reminders_sync(order.episode, actor=actor)
+    return record
+
+
+def _check_course_day(order, given_at):
+    day = timezone.localtime(given_at, ward_zone()).date()
+    if not order.first_day <= day <= order.last_day:
+        raise ActionRefused(
+            _("%(day)s is outside the course (%(first)s to %(last)s, B-AP-1).")
+            % {"day": day, "first": order.first_day, "last": order.last_day},
+            code="course",
+        )
+    for given in order.administrations.all():
+        if timezone.localtime(given.given_at, ward_zone()).date() == day:
+            raise ActionRefused(
+                _("Today's dose was already given at %(time)s (once daily).")
+                % {"time": _local(given.given_at)},
+                code="course",
+            )
+
+
+def order_complete(*, order, actor, note=""):
+    """Close an order that was given (a course: after its last dose, or stopped early)."""
+    _require(actor, "infusion.administer_order")
+    _require_ward(actor, order.patient)
+    now = _now()
+    with transaction.atomic():
+        order = _lock_order(order)
+        if order.kind == OrderKind.MSC_IV:
+            raise ActionRefused(
+                _("The MSC order is completed when the infusion end is recorded."), code="chart"
+            )
+        if order.status != OrderStatus.ADMINISTERED:
+            raise ActionRefused(
+                _("Only an administered order can be completed; this one is %(status)s.")
+                % {"status": order.get_status_display().lower()},
+                code="state",
+            )
+        order.completed_by, order.completed_at = actor, now
+        _transition(
+            order,
+            actor=actor,
+            action="order_complete",
+            new_status=OrderStatus.COMPLETED,
+            now=now,
+            reason=(note or "").strip(),
+        )
+        reminders.episode_reminders_sync(order.episode, actor=actor)
+    return order
+
+
+# --- Cyclophosphamide (B-CYC-1, B-PRE-1) -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class CycCheck:
+    allowed: bool
+    at: object
+    hold_until: object  # the latest hold end that refuses `at`, else the nearest hold end
+    preconditioning: bool
+    findings: tuple[Finding, ...]
+    message: str
+
+    @property
+    def warnings(self):
+        return tuple(f for f in self.findings if f.severity == "warning")
+
+
+def cyclophosphamide_order_check(*, patient, at):
+    """May cyclophosphamide be given to `patient` at `at`? Checked against every
+    non-cancelled MSC episode of the patient (B-CYC-1), with the pre-conditioning warning
+    for a dose in the days before an infusion (B-PRE-1, R5 2C). Nothing is written."""
+    zone = ward_zone()
+    settings = protocol_settings()
+    allowed, hold, precon = True, None, False
+    findings = []
+    episodes = Episode.objects.filter(patient=patient).exclude(status=EpisodeStatus.CANCELLED)
+    for ep in episodes.order_by("planned_start"):
+        start = ep.infusion_start
+        pre = start - timedelta(days=PRECONDITIONING_WINDOW_DAYS) <= at < start
+        decision = cyc_allowed_at(
+            ep.ended_at,
+            at,
+            planned_end=ep.planned_end,
+            infusion_start=start,
+            preconditioning=pre,
+            settings=settings,
+            display_zone=zone,
+        )
+        relevant = not decision.allowed or pre
+        if relevant:
+            findings.extend(decision.findings)
+        if not decision.allowed:
+            allowed = False
+            if decision.hold_until and (hold is None or decision.hold_until > hold):
+                hold = decision.hold_until
+        elif allowed and decision.hold_until and (hold is None or at < decision.hold_until):
+            hold = hold or decision.hold_until
+        precon = precon or pre
+    if allowed:
+        message = _("Cyclophosphamide at %(at)s is allowed.") % {"at": _local(at)}
+        if precon:
+            message += " " + _(
+                "Warning: pre-conditioning with cyclophosphamide before MSC is not recommended "
+                "(B-PRE-1, R5 2C)."
+            )
+    else:
+        message = _(
+            "Stopped: no cyclophosphamide within 48 h after the MSC infusion (B-CYC-1). "
+            "Allowed from %(until)s."
+        ) % {"until": _local(hold) if hold else "?"}
+    return CycCheck(
+        allowed=allowed,
+        at=at,
+        hold_until=hold,
+        preconditioning=precon,
+        findings=tuple(findings),
+        message=message,
+    )
+
+
+def _has_hold_override(order):
+    return (
+        bool(order.hold_override_reason)
+        and order.signatures.filter(
+            meaning=SignatureMeaning.HOLD_OVERRIDE, voided_at__isnull=True
+        ).exists()
+    )
+
+
+def _cyc_guard(order, at, *, actor, action):
+    """Refuse (and audit the stop) unless `at` is outside every hold or overridden."""
+    check = cyclophosphamide_order_check(patient=order.patient, at=at)
+    if check.allowed or _has_hold_override(order):
+        return check
+    raise CycStopped(check, actor=actor, patient=order.patient, order=order, action=action)
+
+
+def cyclophosphamide_order_create(
+    *,
+    episode,
+    actor,
+    scheduled_at,
+    dose_mg,
+    note="",
+    acknowledged=False,
+    override_reason="",
+    second_physician=None,
+    second_password="",
+):
+    """A physician orders cyclophosphamide for the patient of `episode` (draft).
+
+    Within 48 h after an MSC infusion it is stopped and the hold end shown; it may go ahead
+    only with a reason and a second physician's signature (their password), audited.
+    Before an infusion it is allowed with the pre-conditioning warning (R5), which must be
+    acknowledged.
+    """
+    _require(actor, "infusion.sign_order")
+    _require_ward(actor, episode.patient)
+    _not_cancelled(episode)
+    if dose_mg is None or Decimal(dose_mg) <= 0:
+        raise ActionRefused(
+            _("Give the dose in mg."), code="dose", field_errors={"dose_mg": [_("Required.")]}
+        )
+    override_reason = (override_reason or "").strip()
+    check = cyclophosphamide_order_check(patient=episode.patient, at=scheduled_at)
+    if not check.allowed:
+        if not override_reason or second_physician is None:
+            stop = CycStopped(
+                check, actor=actor, patient=episode.patient, order=None, action="order_create"
+            )
+            stop.record()
+            raise stop
+        _check_second_physician(actor, second_physician, episode)
+        _check_password(second_physician, second_password, obj=episode, action="cyc_hold_override")
+    if check.warnings and not acknowledged:
+        raise ActionRefused(check.message, code="acknowledgement_required", findings=check.warnings)
+    now = _now()
+    with transaction.atomic():
+        rule_ids = list(ORDER_RULES[OrderKind.CYCLOPHOSPHAMIDE])
+        if check.preconditioning:
+            rule_ids.append("B-PRE-1")
+        order = Order(
+            episode=episode,
+            patient=episode.patient,
+            kind=OrderKind.CYCLOPHOSPHAMIDE,
+            drug="cyclophosphamide",
+            dose=Decimal(dose_mg),
+            dose_unit="mg",
+            route="iv",
+            scheduled_at=scheduled_at,
+            rule_ids=rule_ids,
+            instructions=[
+                {"rule_id": f.rule_id, "template": f.reason_template, "params": f.reason_params}
+                for f in check.findings
+            ],
+            note=(note or "").strip(),
+            preconditioning=check.preconditioning,
+            hold_override_reason=override_reason if not check.allowed else "",
+            created_by=actor,
+            created_at=now,
+            updated_at=now,
+        )
+        order.save()
+        audit.record(
+            "order_create",
+            actor=actor,
+            obj=order,
+            patient_id=order.patient_id,
+            new={
+                **audit.snapshot(order, ORDER_AUDIT_FIELDS),
+                "cyc_check": _finding_summary(check.findings),
+                "acknowledged": bool(check.warnings),
+            },
+        )
+        if not check.allowed:
+            signature = _sign(order, second_physician, SignatureMeaning.HOLD_OVERRIDE, now)
+            audit.record(
+                "cyclophosphamide_hold_override",
+                actor=actor,
+                obj=order,
+                patient_id=order.patient_id,
+                new={
+                    "scheduled_at": scheduled_at,
+                    "hold_until": check.hold_until,
+                    "second_physician": second_physician.pk,
+                    "second_signature": signature.pk,
+                },
+                reason=override_reason,
+            )
+        reminders.episode_reminders_sync(episode, actor=actor)
+    return order
+
+
+def _check_second_physician(actor, second, episode):
+    if (
+        second is None
+        or second.pk == actor.pk
+        or not second.is_active
+        or second.role != Role.PHYSICIAN
+        or second.ward_id != episode.patient.ward_id
+        or not second.has_perm("infusion.override_cyclophosphamide_hold")
+    ):
+        raise ActionRefused(
+            _("The override needs a second physician of this ward (not the prescriber)."),
+            code="second_physician",
+        )
+
+
+# --- Bedside chart (nurse) -------------------------------------------------------------
+
+
+def _chart_write(episode, actor, at, what):
+    _require(actor, "infusion.chart_infusion")
+    _require_ward(actor, episode.patient)
+    _not_in_future(at, what)
+
+
+def _set_chart_time(episode, *, actor, action, field_name, by_field, at, extra=None):
+    old = {field_name: getattr(episode, field_name)}
+    setattr(episode, field_name, at)
+    setattr(episode, by_field, actor)
+    episode.updated_at = _now()
+    episode.save()
+    audit.record(
+        action,
+        actor=actor,
+        obj=episode,
+        patient_id=episode.patient_id,
+        old=old,
+        new={field_name: at, **(extra or {})},
+    )
+
+
+def infusion_record_received(*, episode, actor, at=None):
+    at = at or _now()
+    _chart_write(episode, actor, at, _("The time received"))
+    with transaction.atomic():
+        episode = _lock_episode(episode)
+        if episode.status != EpisodeStatus.PLANNED:
+            raise ActionRefused(_("The infusion has already started."), code="state")
+        if at < episode.preparation_time:
+            raise ActionRefused(
+                _("The product cannot arrive before it was prepared (%(prep)s).")
+                % {"prep": _local(episode.preparation_time)},
+                code="time",
+            )
+        _set_chart_time(
+            episode,
+            actor=actor,
+            action="infusion_received",
+            field_name="received_at",
+            by_field="received_by",
+            at=at,
+        )
+        reminders.episode_reminders_sync(episode, actor=actor)
+    return episode
+
+
+def infusion_record_out_of_fridge(*, episode, actor, at=None):
+    """B-ADM-2: the suspension leaves the refrigerator 10–20 min before the start."""
+    at = at or _now()
+    _chart_write(episode, actor, at, _("The time out of the refrigerator"))
+    with transaction.atomic():
+        episode = _lock_episode(episode)
+        if episode.status != EpisodeStatus.PLANNED:
+            raise ActionRefused(_("The infusion has already started."), code="state")
+        if episode.received_at is None:
+            raise ActionRefused(_("Record that the product was received first."), code="order")
+        if at < episode.received_at:
+            raise ActionRefused(_("This is before the product was received."), code="time")
+        _set_chart_time(
+            episode,
+            actor=actor,
+            action="infusion_out_of_fridge",
+            field_name="out_of_fridge_at",
+            by_field="out_of_fridge_by",
+            at=at,
+        )
+        reminders.episode_reminders_sync(episode, actor=actor)
+    return episode
+
+
+@dataclass(frozen=True)
+class StartResult:
+    episode: Episode
+    warnings: tuple[str, ...]
+
+
+def infusion_start(*, episode, actor, at=None):
+    """Start the MSC infusion: the MSC order is administered, the first rate recorded.
+
+    Refused when the MSC order is not verified, when the out-of-fridge time is missing,
+    or when the infusion could not end before the cold-chain hard limit (B-ADM-1).
+    Warnings (room-temperature time outside 10–20 min, dexamethasone not recorded as
+    given) are returned and audited.
+    """
+    at = at or _now()
+    _chart_write(episode, actor, at, _("The start time"))
+    settings = protocol_settings()
+    from infusion.engine import check_out_of_fridge
+
+    with transaction.atomic():
+        episode = _lock_episode(episode)
+        if episode.status != EpisodeStatus.PLANNED:
+            raise ActionRefused(_("The infusion has already started."), code="state")
+        msc = (
+            episode.orders.filter(kind=OrderKind.MSC_IV)
+            .exclude(status__in=(OrderStatus.CANCELLED, OrderStatus.REJECTED))
+            .first()
+        )
+        if msc is None or msc.status != OrderStatus.VERIFIED:
+            raise ActionRefused(
+                _("The MSC order must be signed and verified before the infusion starts."),
+                code="not_verified",
+            )
+        if episode.out_of_fridge_at is None:
+            raise ActionRefused(
+                _("Record when the suspension left the refrigerator first (B-ADM-2)."),
+                code="order",
+            )
+        if at < episode.out_of_fridge_at:
+            raise ActionRefused(
+                _("This is before the suspension left the refrigerator."), code="time"
+            )
+        duration = (
+            (episode.planned_end - episode.planned_start) if episode.planned_end else timedelta()
+        )
+        projected_end = at + duration
+        if projected_end > episode.cold_chain_must_complete_by:
+            raise ActionRefused(
+                _(
+                    "Starting at %(at)s the infusion would end at %(end)s, after the cold-chain "
+                    "limit %(limit)s (B-ADM-1): do not start; contact the physician and the "
+                    "cell-processing lab."
+                )
+                % {
+                    "at": _local(at),
+                    "end": _local(projected_end),
+                    "limit": _local(episode.cold_chain_must_complete_by),
+                },
+                code="cold_chain",
+            )
+        warnings = []
+        fridge = check_out_of_fridge(
+            episode.out_of_fridge_at, at, settings, display_zone=ward_zone()
+        )
+        if fridge.severity == "warning":
+            warnings.append(_translated(fridge))
+        dexa = episode.orders.filter(kind=OrderKind.DEXAMETHASONE).exclude(
+            status__in=(OrderStatus.CANCELLED, OrderStatus.REJECTED)
+        )
+        if not Administration.objects.filter(order__in=dexa).exists():
+            warnings.append(
+                _(
+                    "Dexamethasone 5 mg IV is not recorded as given before the start (B-PREMED-1, R7 2C)."
+                )
+            )
+        first_rate = Decimal(msc.rate_plan[0]["rate_ml_per_min"]) if msc.rate_plan else Decimal(2)
+        now = _now()
+        episode.status = EpisodeStatus.IN_PROGRESS
+        _set_chart_time(
+            episode,
+            actor=actor,
+            action="infusion_start",
+            field_name="started_at",
+            by_field="started_by",
+            at=at,
+            extra={"status": EpisodeStatus.IN_PROGRESS, "warnings": warnings},
+        )
+        step = RateStep.objects.create(
+            episode=episode, at=at, rate_ml_per_min=first_rate, recorded_by=actor, recorded_at=now
+        )
+        audit.record(
+            "infusion_rate",
+            actor=actor,
+            obj=step,
+            patient_id=episode.patient_id,
+            new={"at": at, "rate_ml_per_min": first_rate},
+        )
+        given = Administration.objects.create(
+            order=msc,
+            episode=episode,
+            given_at=at,
+            given_by=actor,
+            dose=msc.dose,
+            dose_unit=msc.dose_unit,
+            recorded_at=now,
+        )
+        audit.record(
+            "order_administer",
+            actor=actor,
+            obj=given,
+            patient_id=episode.patient_id,
+            new={"order": msc.pk, "given_at": at, "dose": msc.dose, "dose_unit": msc.dose_unit},
+        )
+        _transition(
+            msc,
+            actor=actor,
+            action="order_status",
+            new_status=OrderStatus.ADMINISTERED,
+            now=now,
+            extra={"administration": given.pk},
+        )
+        reminders.episode_reminders_sync(episode, actor=actor)
+    return StartResult(episode, tuple(warnings))
+
+
+def _translated(finding):
+    try:
+        return _(finding.reason_template) % finding.reason_params
+    except (KeyError, ValueError, TypeError):
+        return finding.reason
+
+
+def infusion_rate_step(*, episode, actor, rate_ml_per_min, at=None):
+    """B-ADM-4: ≤ 2 mL/min for the first 5 min (at least), never above 4 mL/min."""
+    at = at or _now()
+    _chart_write(episode, actor, at, _("The time of the rate change"))
+    rate = Decimal(rate_ml_per_min)
+    with transaction.atomic():
+        episode = _lock_episode(episode)
+        if episode.status != EpisodeStatus.IN_PROGRESS:
+            raise ActionRefused(_("The infusion is not running."), code="state")
+        if at < episode.started_at:
+            raise ActionRefused(_("This is before the infusion started."), code="time")
+        if rate <= 0:
+            raise ActionRefused(
+                _("The rate must be above 0 mL/min; to stop, record the end."), code="rate"
+            )
+        if rate > RATE_MAX_ML_PER_MIN:
+            raise ActionRefused(
+                _("%(rate)s mL/min is above the maximum of 4 mL/min (B-ADM-4).") % {"rate": rate},
+                code="rate",
+            )
+        if rate > INITIAL_RATE_MAX_ML_PER_MIN and at < episode.started_at + INITIAL_PHASE_MIN:
+            raise ActionRefused(
+                _(
+                    "Keep the rate at or below 2 mL/min for the first 5–10 min (B-ADM-4); a "
+                    "step-up is possible from %(from)s."
+                )
+                % {"from": _local(episode.started_at + INITIAL_PHASE_MIN)},
+                code="rate",
+            )
+        previous = episode.rate_steps.order_by("-at", "-pk").first()
+        step = RateStep.objects.create(
+            episode=episode, at=at, rate_ml_per_min=rate, recorded_by=actor, recorded_at=_now()
+        )
+        audit.record(
+            "infusion_rate",
+            actor=actor,
+            obj=step,
+            patient_id=episode.patient_id,
+            old={"rate_ml_per_min": previous.rate_ml_per_min if previous else None},
+            new={"at": at, "rate_ml_per_min": rate},
+        )
+        reminders.episode_reminders_sync(episode, actor=actor)
+    return step
+
+
+def infusion_end(*, episode, actor, at=None, stopped=False, reason=""):
+    """End (or stop) the infusion. The cyclophosphamide hold now runs from this end."""
+    at = at or _now()
+    _chart_write(episode, actor, at, _("The end time"))
+    reason = (reason or "").strip()
+    if stopped and not reason:
+        raise ActionRefused(_("Give the reason for stopping the infusion."), code="reason")
+    with transaction.atomic():
+        episode = _lock_episode(episode)
+        if episode.status != EpisodeStatus.IN_PROGRESS:
+            raise ActionRefused(_("The infusion is not running."), code="state")
+        if at < episode.started_at:
+            raise ActionRefused(_("This is before the infusion started."), code="time")
+        before = audit.snapshot(episode, ("status", "ended_at", "cyc_hold_until", "planned_end"))
+        now = _now()
+        document = dict(episode.plan_input)
+        document["order"] = {
+            **document["order"],
+            "actual_infusion_end": at.isoformat(),
+            "out_of_fridge_at": episode.out_of_fridge_at.isoformat()
+            if episode.out_of_fridge_at
+            else None,
+        }
+        plan, errors = plan_from_document(document, protocol_settings())
+        if plan is not None:  # the stored input was valid when opened; keep it in step
+            episode.plan_input = document
+            episode.plan = plan.to_dict()
+            episode.cyc_hold_until = plan.cyclophosphamide.hold_until
+        else:  # pragma: no cover - defensive; the hold still follows the actual end
+            episode.cyc_hold_until = at + timedelta(
+                hours=protocol_settings().cyclophosphamide_hold_hours
+            )
+        episode.ended_at, episode.ended_by = at, actor
+        episode.stopped_early, episode.stop_reason = stopped, reason
+        episode.status = EpisodeStatus.INFUSED
+        episode.updated_at = now
+        episode.save()
+        late = at > episode.cold_chain_must_complete_by
+        audit.record(
+            "infusion_stop" if stopped else "infusion_end",
+            actor=actor,
+            obj=episode,
+            patient_id=episode.patient_id,
+            old=before,
+            new={
+                **audit.snapshot(episode, ("status", "ended_at", "cyc_hold_until")),
+                "after_cold_chain_limit": late,
+            },
+            reason=reason,
+        )
+        for order in episode.orders.filter(
+            kind__in=(OrderKind.MSC_IV, OrderKind.MSC_INTRATHECAL), status=OrderStatus.ADMINISTERED
+        ):
+            order.completed_by, order.completed_at = actor, now
+            _transition(
+                order,
+                actor=actor,
+                action="order_complete",
+                new_status=OrderStatus.COMPLETED,
+                now=now,
+                reason=reason,
+            )
+        reminders.episode_reminders_sync(episode, actor=actor)
+        _enqueue("prerender_order_sheet", episode.pk)
+    return episode
+
+
+def vitals_record(*, episode, actor, at=None, values, on_demand=False):
+    """B-ADM-5: respiration, pulse, blood pressure, SpO₂, temperature; out-of-range flagged."""
+    at = at or _now()
+    _chart_write(episode, actor, at, _("The time of the observation"))
+    ranges = vital_ranges()
+    clean = {}
+    errors = {}
+    for name in VITAL_FIELDS:
+        value = values.get(name)
+        if value in (None, ""):
+            continue
+        value = Decimal(value)
+        r = ranges[name]
+        if not r.plausible_low <= value <= r.plausible_high:
+            errors[name] = [
+                _("%(value)s is not a plausible value (%(low)s–%(high)s).")
+                % {"value": value, "low": r.plausible_low, "high": r.plausible_high}
+            ]
+        clean[name] = value if name == "temperature_c" else int(value)
+    if errors:
+        raise ActionRefused(_("Check the values."), code="vitals", field_errors=errors)
+    if not clean:
+        raise ActionRefused(_("Enter at least one vital sign."), code="vitals")
+    flagged = [name for name, value in clean.items() if ranges[name].out_of_range(value)]
+    with transaction.atomic():
+        episode = _lock_episode(episode)
+        _not_cancelled(episode)
+        record = VitalSigns.objects.create(
+            episode=episode,
+            at=at,
+            out_of_range=flagged,
+            on_demand=on_demand,
+            recorded_by=actor,
+            recorded_at=_now(),
+            **clean,
+        )
+        audit.record(
+            "vitals_record",
+            actor=actor,
+            obj=record,
+            patient_id=episode.patient_id,
+            new={"at": at, **clean, "out_of_range": flagged, "on_demand": on_demand},
+        )
+        reminders.episode_reminders_sync(episode, actor=actor)
+    return record
+
+
+def adverse_reaction_record(
+    *, episode, actor, reaction_type, severity, action, at=None, description=""
+):
+    """B-ADM-5 (R6, 1A). A severe reaction: the chart prompts to stop and to report it."""
+    _require(actor, "infusion.add_adversereaction")
+    _require_ward(actor, episode.patient)
+    at = at or _now()
+    _not_in_future(at, _("The time of the reaction"))
+    action = (action or "").strip()
+    if not action:
+        raise ActionRefused(
+            _("Record what was done."), code="action", field_errors={"action": [_("Required.")]}
+        )
+    with transaction.atomic():
+        episode = _lock_episode(episode)
+        _not_cancelled(episode)
+        reaction = AdverseReaction.objects.create(
+            episode=episode,
+            at=at,
+            reaction_type=reaction_type,
+            severity=severity,
+            description=(description or "").strip(),
+            action=action,
+            recorded_by=actor,
+            recorded_at=_now(),
+        )
+        audit.record(
+            "adverse_reaction",
+            actor=actor,
+            obj=reaction,
+            patient_id=episode.patient_id,
+            new=audit.snapshot(
+                reaction, ("at", "reaction_type", "severity", "description", "action")
+            ),
+        )
+    return reaction
+
+
+def sae_report(*, reaction, actor, informed_whom, informed_at, description):
+    """Report a serious adverse event to the hospital (B-ADM-5, §4.1): who, when, what."""
+    _require(actor, "infusion.add_seriousadverseeventreport")
+    _require_ward(actor, reaction.episode.patient)
+    informed_whom = (informed_whom or "").strip()
+    description = (description or "").strip()
+    errors = {}
+    if not informed_whom:
+        errors["informed_whom"] = [_("Required.")]
+    if not description:
+        errors["description"] = [_("Required.")]
+    if informed_at is None:
+        errors["informed_at"] = [_("Required.")]
+    if errors:
+        raise ActionRefused(_("Complete the report."), code="sae", field_errors=errors)
+    _not_in_future(informed_at, _("The time informed"))
+    with transaction.atomic():
+        reaction = (
+            AdverseReaction.objects.select_for_update()
+            .select_related("episode")
+            .get(pk=reaction.pk)
+        )
+        if SeriousAdverseEventReport.objects.filter(reaction=reaction).exists():
+            raise ActionRefused(_("This reaction has already been reported."), code="state")
+        report = SeriousAdverseEventReport.objects.create(
+            reaction=reaction,
+            episode=reaction.episode,
+            informed_whom=informed_whom,
+            informed_at=informed_at,
+            description=description,
+            reported_by=actor,
+            reported_at=_now(),
+        )
+        audit.record(
+            "sae_report",
+            actor=actor,
+            obj=report,
+            patient_id=reaction.episode.patient_id,
+            new={
+                "reaction": reaction.pk,
+                "severity": reaction.severity,
+                "informed_whom": informed_whom,
+                "informed_at": informed_at,
+                "description": description,
+            },
+        )
+        _enqueue("notify_sae_report", report.pk)
+    return report

@@ -1,0 +1,807 @@
+"""Pages of the infusion app. Small function views: access check, form, one service call.
+
+Access: a permission decides the role (403), then the object must be on the user's ward
+(404, audited). htmx requests get only the partial they target; the same URL without
+htmx renders (or redirects to) the full page.
+"""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from core.access import get_patient_for_user, require_perm
+from core.models import Role
+from core.pdf import render_pdf
+
+from . import selectors, services, timeline
+from .forms import (
+    AdministerForm,
+    ChartTimeForm,
+    ConfirmForm,
+    CyclophosphamideForm,
+    EndForm,
+    EpisodeForm,
+    OrderEditForm,
+    PasswordForm,
+    RateForm,
+    ReactionForm,
+    ReasonForm,
+    SaeForm,
+    VitalsForm,
+)
+from .inputs import field_for_path, record_item_for_path, record_values
+from .models import EpisodeStatus, OrderKind, OrderStatus, Severity
+from .services import ActionRefused, InvalidPlanInput
+
+# --- Lists -----------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+@require_perm("infusion.view_episode")
+def episode_list(request):
+    show = request.GET.get("show", "open")
+    episodes = selectors.episodes_for_user(request.user).defer("plan", "plan_input")
+    if show == "open":
+        episodes = episodes.filter(
+            status__in=(EpisodeStatus.PLANNED, EpisodeStatus.IN_PROGRESS)
+        ) | episodes.filter(
+            status=EpisodeStatus.INFUSED,
+            ended_at__gte=timezone.now() - timezone.timedelta(days=14),
+        )
+    episodes = episodes.order_by("-planned_start", "-pk")[:200]
+    return render(request, "infusion/episode_list.html", {"episodes": episodes, "show": show})
+
+
+@login_required
+@require_GET
+@require_perm("infusion.view_order")
+def queue(request):
+    if request.user.role not in (Role.PHARMACIST, Role.ADMIN):
+        raise PermissionDenied("pharmacy queue")
+    try:
+        page = int(request.GET.get("page", "1"))
+    except ValueError:
+        page = 1
+    items, total = selectors.pharmacy_queue(request.user, page)
+    pages = max(1, -(-total // selectors.QUEUE_PAGE_SIZE))
+    context = {
+        "items": items,
+        "episode_id": None,  # the card's id when an htmx answer has no item left
+        "total": total,
+        "page": page,
+        "pages": pages,
+        "can_verify": request.user.has_perm("infusion.verify_order"),
+        "password_form": PasswordForm(),
+        "reason_form": ReasonForm(),
+    }
+    return render(request, "infusion/queue.html", context)
+
+
+# --- Opening and changing an episode ---------------------------------------------------
+
+RECORD_ITEM_LABELS = {
+    "weight": gettext_lazy("latest weight"),
+    "platelets": gettext_lazy("latest platelet count"),
+    "date_of_birth": gettext_lazy("date of birth"),
+    "sex": gettext_lazy("sex"),
+}
+
+
+def _apply_errors(form, exc):
+    """Put the engine's field errors on the form fields they belong to."""
+    for error in exc.errors:
+        name = field_for_path(error.path)
+        if name == "dose_cells":
+            name = "dose_cells_e6"
+        elif name in ("coa_cell_count_measured", "coa_cell_count_labelled"):
+            name = f"{name}_e6"
+        if name in form.fields:
+            form.add_error(name, error.message)
+        else:
+            item = record_item_for_path(error.path)
+            if item == "weight" and error.message == "is required":
+                form.add_error(None, _("Record the patient's body weight first (B-DOSE-1)."))
+            elif item is not None:
+                form.add_error(
+                    None,
+                    _("The patient record's %(item)s cannot be used (%(path)s %(message)s).")
+                    % {
+                        "item": RECORD_ITEM_LABELS.get(item, item),
+                        "path": error.path,
+                        "message": error.message,
+                    },
+                )
+            else:
+                form.add_error(None, f"{error.path}: {error.message}")
+
+
+def _episode_form_page(request, *, patient, episode=None):
+    editing = episode is not None
+    if request.method == "POST":
+        form = EpisodeForm(request.POST, editing=editing)
+        confirm = ConfirmForm(request.POST, editing=editing)
+    else:
+        initial = (
+            EpisodeForm.initial_from_document(episode.plan_input, episode.product_lot)
+            if editing
+            else {"drop_factor_gtt_per_ml": 20, "antiplatelet_dose_mg": 100}
+        )
+        form = EpisodeForm(initial=initial, editing=editing)
+        confirm = ConfirmForm(editing=editing)
+    preview = refusal = None
+    status = 200
+    if request.method == "POST" and form.is_valid() and confirm.is_valid():
+        data = form.episode_data()
+        preview = services.episode_preview(patient=patient, data=data)
+        if preview.errors:
+            _apply_errors(form, InvalidPlanInput(preview.errors))
+            status = 400
+        elif "preview" not in request.POST:
+            try:
+                kwargs = {
+                    "actor": request.user,
+                    "data": data,
+                    "override_reason": confirm.cleaned_data["override_reason"],
+                    "acknowledged": confirm.cleaned_data["acknowledge"],
+                }
+                if editing:
+                    episode = services.episode_update(
+                        episode=episode, reason=confirm.cleaned_data.get("reason", ""), **kwargs
+                    )
+                    messages.success(
+                        request, _("Episode updated; changed orders need signing again.")
+                    )
+                else:
+                    episode = services.episode_open(patient=patient, **kwargs)
+                    messages.success(request, _("MSC episode opened; sign the draft orders."))
+                return redirect("infusion:episode_detail", pk=episode.pk)
+            except ActionRefused as exc:
+                refusal = exc
+                status = 409
+    elif request.method == "POST":
+        status = 400
+    context = {
+        "patient": patient,
+        "episode": episode,
+        "form": form,
+        "confirm": confirm,
+        "preview": preview,
+        "refusal": refusal,
+        "editing": editing,
+        "record": preview.record if preview else record_values(patient),
+    }
+    if request.htmx and request.htmx.target == "plan-preview":
+        return render(request, "infusion/episode_form.html#plan-preview", context, status=200)
+    return render(request, "infusion/episode_form.html", context, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@require_perm("infusion.add_episode")
+def episode_open(request, patient_pk):
+    patient = get_patient_for_user(request.user, patient_pk)
+    return _episode_form_page(request, patient=patient)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@require_perm("infusion.change_episode")
+def episode_edit(request, pk):
+    episode = selectors.get_episode_for_user(request.user, pk)
+    if episode.status != EpisodeStatus.PLANNED:
+        messages.error(request, _("Only a planned episode can be changed."))
+        return redirect("infusion:episode_detail", pk=episode.pk)
+    return _episode_form_page(request, patient=episode.patient, episode=episode)
+
+
+@login_required
+@require_POST
+@require_perm("infusion.change_episode")
+def episode_cancel(request, pk):
+    episode = selectors.get_episode_for_user(request.user, pk)
+    form = ReasonForm(request.POST)
+    return _act(
+        request,
+        form,
+        lambda: services.episode_cancel(
+            episode=episode, actor=request.user, reason=form.cleaned_data["reason"]
+        ),
+        done=_("Episode cancelled."),
+        url=reverse("infusion:episode_detail", args=[episode.pk]),
+    )
+
+
+def _act(request, form, call, *, done, url):
+    """Run a service for a plain form POST; the result and any refusal as a message."""
+    if not form.is_valid():
+        for field, errors in form.errors.items():
+            for error in errors:
+                messages.error(
+                    request, f"{form[field].label if field in form.fields else ''} {error}".strip()
+                )
+        return redirect(_next(request, url))
+    try:
+        call()
+    except ActionRefused as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, done)
+    return redirect(_next(request, url))
+
+
+def _next(request, default):
+    nxt = request.POST.get("next") or request.GET.get("next")
+    if nxt and url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()}):
+        return nxt
+    return default
+
+
+# --- The episode page ------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+@require_perm("infusion.view_episode")
+def episode_detail(request, pk):
+    episode = selectors.get_episode_for_user(request.user, pk)
+    orders = selectors.episode_orders(episode)
+    plan = episode.plan
+    user = request.user
+    context = {
+        "episode": episode,
+        "patient": episode.patient,
+        "plan": plan,
+        "rows": selectors.order_rows([o for o in orders if o.kind != OrderKind.CYCLOPHOSPHAMIDE]),
+        "cyc_rows": selectors.order_rows(
+            [o for o in orders if o.kind == OrderKind.CYCLOPHOSPHAMIDE]
+        ),
+        "timeline": timeline.build(episode, orders),
+        "can_sign": user.has_perm("infusion.sign_order")
+        and episode.status != EpisodeStatus.CANCELLED,
+        "can_change": user.has_perm("infusion.change_episode")
+        and episode.status == EpisodeStatus.PLANNED,
+        "has_drafts": any(o.status == OrderStatus.DRAFT for o in orders),
+        "password_form": PasswordForm(),
+        "reason_form": ReasonForm(),
+    }
+    return render(request, "infusion/episode_detail.html", context)
+
+
+# --- Orders ----------------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+@require_perm("infusion.sign_order")
+def episode_sign_all(request, pk):
+    episode = selectors.get_episode_for_user(request.user, pk)
+    form = PasswordForm(request.POST)
+    return _act(
+        request,
+        form,
+        lambda: services.orders_sign_all(
+            episode=episode, actor=request.user, password=form.cleaned_data["password"]
+        ),
+        done=_("Orders signed; they now wait for pharmacist verification."),
+        url=reverse("infusion:episode_detail", args=[episode.pk]),
+    )
+
+
+@login_required
+@require_POST
+@require_perm("infusion.sign_order")
+def order_sign(request, pk):
+    order = selectors.get_order_for_user(request.user, pk)
+    form = PasswordForm(request.POST)
+    return _act(
+        request,
+        form,
+        lambda: services.order_sign(
+            order=order, actor=request.user, password=form.cleaned_data["password"]
+        ),
+        done=_("Order signed."),
+        url=reverse("infusion:episode_detail", args=[order.episode_id]),
+    )
+
+
+@login_required
+@require_POST
+@require_perm("infusion.sign_order")
+def order_cancel(request, pk):
+    order = selectors.get_order_for_user(request.user, pk)
+    form = ReasonForm(request.POST)
+    return _act(
+        request,
+        form,
+        lambda: services.order_cancel(
+            order=order, actor=request.user, reason=form.cleaned_data["reason"]
+        ),
+        done=_("Order cancelled."),
+        url=reverse("infusion:episode_detail", args=[order.episode_id]),
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@require_perm("infusion.sign_order")
+def order_edit(request, pk):
+    order = selectors.get_order_for_user(request.user, pk)
+    initial = {"note": order.note, "scheduled_at": order.scheduled_at, "dose": order.dose}
+    form = OrderEditForm(request.POST or None, order=order, initial=initial)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                services.order_edit(
+                    order=order,
+                    actor=request.user,
+                    changes=form.changes(order),
+                    reason=form.cleaned_data["reason"],
+                )
+            except ActionRefused as exc:
+                form.add_error(None, exc.message)
+                status = 409
+            else:
+                messages.success(request, _("Order changed; it must be signed again."))
+                return redirect("infusion:episode_detail", pk=order.episode_id)
+    return render(
+        request, "infusion/order_edit.html", {"order": order, "form": form}, status=status
+    )
+
+
+def _queue_item_response(request, order, alert, ok):
+    """After verify/reject from the queue: the episode's card (htmx) or the queue page."""
+    if request.htmx:
+        items, _total = selectors.pharmacy_queue(request.user, 1)
+        item = next((i for i in items if i.episode.pk == order.episode_id), None)
+        context = {
+            "item": item,
+            "episode_id": order.episode_id,
+            "alert": alert,
+            "alert_ok": ok,
+            "can_verify": True,
+            "password_form": PasswordForm(),
+            "reason_form": ReasonForm(),
+        }
+        return render(request, "infusion/queue.html#queue-item", context)
+    (messages.success if ok else messages.error)(request, alert)
+    return redirect(_next(request, reverse("infusion:queue")))
+
+
+@login_required
+@require_POST
+@require_perm("infusion.verify_order")
+def order_verify(request, pk):
+    order = selectors.get_order_for_user(request.user, pk)
+    form = PasswordForm(request.POST)
+    if not form.is_valid():
+        return _queue_item_response(request, order, _("Enter your password to verify."), False)
+    try:
+        services.order_verify(
+            order=order, actor=request.user, password=form.cleaned_data["password"]
+        )
+    except ActionRefused as exc:
+        return _queue_item_response(request, order, exc.message, False)
+    return _queue_item_response(request, order, _("Order verified."), True)
+
+
+@login_required
+@require_POST
+@require_perm("infusion.verify_order")
+def order_reject(request, pk):
+    order = selectors.get_order_for_user(request.user, pk)
+    form = ReasonForm(request.POST)
+    if not form.is_valid():
+        return _queue_item_response(
+            request, order, _("Give a reason for rejecting the order."), False
+        )
+    try:
+        services.order_reject(order=order, actor=request.user, reason=form.cleaned_data["reason"])
+    except ActionRefused as exc:
+        return _queue_item_response(request, order, exc.message, False)
+    return _queue_item_response(request, order, _("Order rejected."), True)
+
+
+# --- Cyclophosphamide ------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@require_perm("infusion.sign_order")
+def cyclophosphamide_new(request, pk):
+    episode = selectors.get_episode_for_user(request.user, pk)
+    form = CyclophosphamideForm(request.POST or None, actor=request.user)
+    check = refusal = None
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            data = form.cleaned_data
+            check = services.cyclophosphamide_order_check(
+                patient=episode.patient, at=data["scheduled_at"]
+            )
+            if "check" not in request.POST:
+                try:
+                    services.cyclophosphamide_order_create(
+                        episode=episode,
+                        actor=request.user,
+                        scheduled_at=data["scheduled_at"],
+                        dose_mg=data["dose_mg"],
+                        note=data["note"],
+                        acknowledged=data["acknowledge"],
+                        override_reason=data["override_reason"],
+                        second_physician=data["second_physician"],
+                        second_password=data["second_password"],
+                    )
+                except ActionRefused as exc:
+                    refusal = exc
+                    status = 409
+                else:
+                    messages.success(request, _("Cyclophosphamide order drafted; sign it."))
+                    return redirect("infusion:episode_detail", pk=episode.pk)
+            else:
+                status = 200
+    context = {"episode": episode, "form": form, "check": check, "refusal": refusal}
+    if request.htmx and request.htmx.target == "cyc-check":
+        return render(request, "infusion/cyc_form.html#cyc-check", context)
+    return render(request, "infusion/cyc_form.html", context, status=status)
+
+
+# --- Bedside chart ---------------------------------------------------------------------
+
+
+def _chart_context(request, episode, *, forms=None, alert=None, alert_ok=False, prompt=None):
+    orders = selectors.episode_orders(episode)
+    msc = next(
+        (
+            o
+            for o in orders
+            if o.kind == OrderKind.MSC_IV
+            and o.status not in (OrderStatus.CANCELLED, OrderStatus.REJECTED)
+        ),
+        None,
+    )
+    state = selectors.chart_state(episode, msc)
+    forms = forms or {}
+    user = request.user
+    rate_initial = {"rate_ml_per_min": state.next_step["rate"]} if state.next_step else {}
+    reactions = list(episode.reactions.select_related("recorded_by", "sae_report"))
+    if prompt is None:
+        # A severe reaction without a report keeps the prompt on the chart until reported.
+        unreported = [r for r in reactions if r.severity == Severity.SEVERE and not _has_report(r)]
+        if unreported:
+            prompt = unreported[-1]
+    return {
+        "episode": episode,
+        "patient": episode.patient,
+        "state": state,
+        "msc": msc,
+        "mar": selectors.mar_lines(orders),
+        "vitals": selectors.vitals_rows(episode),
+        "ranges": selectors.vital_ranges(),
+        "reactions": reactions,
+        "rate_steps": list(episode.rate_steps.select_related("recorded_by")),
+        "can_chart": user.has_perm("infusion.chart_infusion") and episode.is_open,
+        "can_give": user.has_perm("infusion.administer_order")
+        and episode.status != EpisodeStatus.CANCELLED,
+        "can_report": user.has_perm("infusion.add_adversereaction")
+        and episode.status != EpisodeStatus.CANCELLED,
+        "time_form": forms.get("time") or ChartTimeForm(),
+        "rate_form": forms.get("rate") or RateForm(initial=rate_initial),
+        "end_form": forms.get("end") or EndForm(),
+        "vitals_form": forms.get("vitals") or VitalsForm(),
+        "reaction_form": forms.get("reaction") or ReactionForm(),
+        "sae_form": SaeForm(initial={"informed_at": timezone.localtime()}),
+        "administer_form": AdministerForm(),
+        "alert": alert,
+        "alert_ok": alert_ok,
+        "prompt": prompt,
+        "now": state.now,
+    }
+
+
+def _has_report(reaction):
+    try:
+        return reaction.sae_report is not None
+    except ObjectDoesNotExist:
+        return False
+
+
+def _chart_response(request, episode, *, status=200, **kwargs):
+    context = _chart_context(request, episode, **kwargs)
+    if request.htmx:
+        return render(request, "infusion/chart.html#chart-body", context)
+    return render(request, "infusion/chart.html", context, status=status)
+
+
+@login_required
+@require_GET
+@require_perm("infusion.view_episode")
+def chart(request, pk):
+    episode = selectors.get_episode_for_user(request.user, pk)
+    context = _chart_context(request, episode)
+    if request.htmx and request.htmx.target == "chart-status":
+        return render(request, "infusion/chart.html#chart-status", context)
+    return render(request, "infusion/chart.html", context)
+
+
+CHART_EVENTS = {
+    "received": (ChartTimeForm, "time", _("Product received.")),
+    "out-of-fridge": (
+        ChartTimeForm,
+        "time",
+        _("Out of the refrigerator: the room-temperature time runs."),
+    ),
+    "start": (ChartTimeForm, "time", _("Infusion started.")),
+    "rate": (RateForm, "rate", _("Rate recorded.")),
+    "end": (EndForm, "end", _("Infusion end recorded; the cyclophosphamide hold runs from it.")),
+}
+
+
+@login_required
+@require_POST
+@require_perm("infusion.chart_infusion")
+def chart_record(request, pk, event):
+    episode = selectors.get_episode_for_user(request.user, pk)
+    if event not in CHART_EVENTS:
+        return HttpResponse(status=404)
+    form_class, key, done = CHART_EVENTS[event]
+    form = form_class(request.POST)
+    if not form.is_valid():
+        return _chart_response(
+            request, episode, status=400, forms={key: form}, alert=_("Check the values.")
+        )
+    data = form.cleaned_data
+    at = data.get("at")
+    try:
+        if event == "received":
+            services.infusion_record_received(episode=episode, actor=request.user, at=at)
+        elif event == "out-of-fridge":
+            services.infusion_record_out_of_fridge(episode=episode, actor=request.user, at=at)
+        elif event == "start":
+            result = services.infusion_start(episode=episode, actor=request.user, at=at)
+            if result.warnings:
+                done = " ".join([str(done), *result.warnings])
+        elif event == "rate":
+            services.infusion_rate_step(
+                episode=episode, actor=request.user, at=at, rate_ml_per_min=data["rate_ml_per_min"]
+            )
+        elif event == "end":
+            services.infusion_end(
+                episode=episode,
+                actor=request.user,
+                at=at,
+                stopped=data["stopped"],
+                reason=data["reason"],
+            )
+    except ActionRefused as exc:
+        episode.refresh_from_db()
+        return _chart_response(request, episode, status=409, forms={key: form}, alert=exc.message)
+    episode.refresh_from_db()
+    if request.htmx:
+        return _chart_response(request, episode, alert=done, alert_ok=True)
+    messages.success(request, done)
+    return redirect("infusion:chart", pk=episode.pk)
+
+
+@login_required
+@require_POST
+@require_perm("infusion.chart_infusion")
+def vitals_add(request, pk):
+    episode = selectors.get_episode_for_user(request.user, pk)
+    form = VitalsForm(request.POST)
+    if not form.is_valid():
+        return _chart_response(
+            request, episode, status=400, forms={"vitals": form}, alert=_("Check the values.")
+        )
+    try:
+        record = services.vitals_record(
+            episode=episode,
+            actor=request.user,
+            at=form.cleaned_data["at"],
+            values=form.values(),
+            on_demand=form.cleaned_data["on_demand"],
+        )
+    except ActionRefused as exc:
+        for name, errors in exc.field_errors.items():
+            for error in errors:
+                form.add_error(name, error)
+        return _chart_response(
+            request, episode, status=409, forms={"vitals": form}, alert=exc.message
+        )
+    if record.out_of_range:
+        labels = selectors.vital_ranges()
+        done = _("Vital signs recorded. Outside the ward's range: %(names)s.") % {
+            "names": ", ".join(str(labels[n].label) for n in record.out_of_range)
+        }
+    else:
+        done = _("Vital signs recorded.")
+    if request.htmx:
+        return _chart_response(request, episode, alert=done, alert_ok=not record.out_of_range)
+    messages.success(request, done)
+    return redirect("infusion:chart", pk=episode.pk)
+
+
+@login_required
+@require_POST
+@require_perm("infusion.add_adversereaction")
+def reaction_add(request, pk):
+    episode = selectors.get_episode_for_user(request.user, pk)
+    form = ReactionForm(request.POST)
+    if not form.is_valid():
+        return _chart_response(
+            request, episode, status=400, forms={"reaction": form}, alert=_("Check the values.")
+        )
+    data = form.cleaned_data
+    try:
+        reaction = services.adverse_reaction_record(
+            episode=episode,
+            actor=request.user,
+            at=data["at"],
+            reaction_type=data["reaction_type"],
+            severity=data["severity"],
+            description=data["description"],
+            action=data["action"],
+        )
+    except ActionRefused as exc:
+        return _chart_response(
+            request, episode, status=409, forms={"reaction": form}, alert=exc.message
+        )
+    episode.refresh_from_db()
+    if request.htmx:
+        return _chart_response(
+            request,
+            episode,
+            alert=_("Adverse reaction recorded."),
+            alert_ok=True,
+            prompt=reaction if reaction.severity == Severity.SEVERE else None,
+        )
+    messages.success(request, _("Adverse reaction recorded."))
+    return redirect("infusion:chart", pk=episode.pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@require_perm("infusion.add_seriousadverseeventreport")
+def sae_report(request, pk):
+    reaction = selectors.get_reaction_for_user(request.user, pk)
+    episode = reaction.episode
+    form = SaeForm(request.POST or None, initial={"informed_at": timezone.localtime()})
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                services.sae_report(reaction=reaction, actor=request.user, **form.cleaned_data)
+            except ActionRefused as exc:
+                form.add_error(None, exc.message)
+                status = 409
+            else:
+                messages.success(request, _("Serious adverse event reported."))
+                return redirect("infusion:chart", pk=episode.pk)
+    context = {"reaction": reaction, "episode": episode, "form": form}
+    return render(request, "infusion/sae_form.html", context, status=status)
+
+
+@login_required
+@require_POST
+@require_perm("infusion.administer_order")
+def order_administer(request, pk):
+    order = selectors.get_order_for_user(request.user, pk)
+    form = AdministerForm(request.POST)
+    if not form.is_valid():
+        return _chart_response(request, order.episode, status=400, alert=_("Check the values."))
+    try:
+        services.order_administer(
+            order=order,
+            actor=request.user,
+            given_at=form.cleaned_data["at"],
+            note=form.cleaned_data["note"],
+        )
+    except ActionRefused as exc:
+        return _chart_response(request, order.episode, status=409, alert=exc.message)
+    done = _("Administration recorded.")
+    if request.htmx:
+        return _chart_response(request, order.episode, alert=done, alert_ok=True)
+    messages.success(request, done)
+    return redirect("infusion:chart", pk=order.episode_id)
+
+
+@login_required
+@require_POST
+@require_perm("infusion.administer_order")
+def order_complete(request, pk):
+    order = selectors.get_order_for_user(request.user, pk)
+    try:
+        services.order_complete(order=order, actor=request.user, note=request.POST.get("note", ""))
+    except ActionRefused as exc:
+        return _chart_response(request, order.episode, status=409, alert=exc.message)
+    done = _("Order completed.")
+    if request.htmx:
+        return _chart_response(request, order.episode, alert=done, alert_ok=True)
+    messages.success(request, done)
+    return redirect("infusion:chart", pk=order.episode_id)
+
+
+# --- PDFs and the timeline -------------------------------------------------------------
+
+
+def _language(request):
+    lang = getattr(request.user, "language", "") or ""
+    return lang if lang in dict(settings.LANGUAGES) else translation.get_language()
+
+
+def _pdf(request, template, context, filename):
+    context = {**context, "ward_time_zone": settings.TIME_ZONE}
+    pdf = render_pdf(template, context, language=_language(request))
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    return response
+
+
+def pdf_context(episode):
+    orders = selectors.episode_orders(episode)
+    return {
+        "episode": episode,
+        "patient": episode.patient,
+        "plan": episode.plan,
+        "rows": selectors.order_rows(orders),
+        "mar": selectors.mar_lines(orders),
+        "vitals": selectors.vitals_rows(episode),
+        "ranges": selectors.vital_ranges(),
+        "reactions": list(episode.reactions.select_related("recorded_by")),
+        "sae_reports": list(episode.sae_reports.select_related("reported_by", "reaction")),
+        "rate_steps": list(episode.rate_steps.select_related("recorded_by")),
+    }
+
+
+@login_required
+@require_GET
+@require_perm("infusion.view_episode")
+def order_sheet_pdf(request, pk):
+    episode = selectors.get_episode_for_user(request.user, pk)
+    return _pdf(
+        request,
+        "infusion/pdf/order_sheet.html",
+        pdf_context(episode),
+        f"msc-order-sheet-{episode.pk}.pdf",
+    )
+
+
+@login_required
+@require_GET
+@require_perm("infusion.view_episode")
+def record_pdf(request, pk):
+    episode = selectors.get_episode_for_user(request.user, pk)
+    return _pdf(
+        request,
+        "infusion/pdf/record.html",
+        pdf_context(episode),
+        f"msc-infusion-record-{episode.pk}.pdf",
+    )
+
+
+@login_required
+@require_GET
+@require_perm("infusion.view_episode")
+def timeline_svg(request, pk):
+    episode = selectors.get_episode_for_user(request.user, pk)
+    orders = selectors.episode_orders(episode)
+    response = render(
+        request,
+        "infusion/_timeline.svg",
+        {"timeline": timeline.build(episode, orders), "standalone": True},
+        content_type="image/svg+xml",
+    )
+    return response

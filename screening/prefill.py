@@ -1,0 +1,168 @@
+"""Prefill a screening from the patient's record, and tell when the record has moved on.
+
+The date of birth and sex always come from the patient record. The weight and each lab
+value come from the latest observation made on or before the screening date; each
+value's date and source (laboratory, record id) are kept in ``facts["meta"]["sources"]``
+and shown beside the input. A value older than the screening window is still filled
+in, flagged stale, and the engine leaves its criterion unknown until a recent value is
+entered. (The ward records no vital signs outside infusions; SpO₂, NYHA and the echo are
+entered in the screening form.)
+
+A newer observation replaces a prefilled value, or an empty one, or one typed by hand
+with an older date; a value typed by hand with the same or a later date is kept.
+"""
+
+from datetime import datetime, time, timedelta
+
+from django.db.models import Max
+from django.utils import timezone
+
+from core.models import LabResult, Measurement, MeasurementKind
+
+from .fields import get_path, set_path
+from .reference import CORE_TO_ENGINE, engine_unit, number
+
+SEX = {"F": "female", "M": "male"}
+
+
+def _local(dt):
+    return timezone.localtime(dt)
+
+
+def _end_of_day(day):
+    return datetime.combine(
+        day + timedelta(days=1), time.min, tzinfo=timezone.get_current_timezone()
+    )
+
+
+def latest_records(patient, screening_date):
+    """{facts path: (value dict, source dict)} from the newest records up to the date."""
+    until = _end_of_day(screening_date)
+    found = {}
+    weight = (
+        Measurement.objects.filter(
+            patient=patient, kind=MeasurementKind.WEIGHT_KG, measured_at__lt=until
+        )
+        .order_by("-measured_at", "-pk")
+        .first()
+    )
+    if weight is not None:
+        day = _local(weight.measured_at).date().isoformat()
+        value = number(weight.value)
+        found["patient.weight_kg"] = (
+            {"value": value, "date": day},
+            {
+                "source": "measurement",
+                "id": weight.pk,
+                "observed_at": _local(weight.measured_at).isoformat(timespec="minutes"),
+                "value": _text(value),
+                "date": day,
+            },
+        )
+    wanted = set(CORE_TO_ENGINE)
+    labs = (
+        LabResult.objects.filter(patient=patient, observed_at__lt=until, analyte__in=wanted)
+        .order_by("-observed_at", "-pk")
+        .only("pk", "analyte", "value", "unit", "lab", "observed_at")
+    )
+    for result in labs.iterator(chunk_size=200):
+        if result.analyte not in wanted:
+            continue
+        key = CORE_TO_ENGINE[result.analyte]
+        unit = engine_unit(key, result.unit)
+        if unit is None:  # a unit the engine does not know: leave it for a person
+            wanted.discard(result.analyte)
+            continue
+        wanted.discard(result.analyte)
+        day = _local(result.observed_at).date().isoformat()
+        value = number(result.value)
+        found[f"labs.{key}"] = (
+            {"value": value, "unit": unit, "date": day, "lab": result.lab},
+            {
+                "source": "lab_result",
+                "id": result.pk,
+                "lab": result.lab,
+                "observed_at": _local(result.observed_at).isoformat(timespec="minutes"),
+                "value": _text(value),
+                "date": day,
+            },
+        )
+        if not wanted:
+            break
+    return found
+
+
+def _text(value):
+    from .fields import _s
+
+    return _s(value)
+
+
+def apply_prefill(facts, patient, screening_date):
+    """A copy of ``facts`` updated from the patient record; returns (facts, changed paths)."""
+    doc = _copy(facts)
+    meta = doc.setdefault("meta", {})
+    sources = dict(meta.get("sources") or {})
+    changed = []
+    for path, value in (
+        ("patient.date_of_birth", patient.date_of_birth.isoformat()),
+        ("patient.sex", SEX.get(patient.sex)),
+    ):
+        if get_path(doc, path) != value:
+            set_path(doc, path, value)
+            changed.append(path)
+    for path, (value, source) in latest_records(patient, screening_date).items():
+        current = get_path(doc, path)
+        if _should_replace(current, sources.get(path), value):
+            kept = (
+                {k: v for k, v in (current or {}).items() if k == "uln"}
+                if path.startswith("labs.")
+                else {}
+            )
+            # A typed ULN belongs to the old lab's value: keep it only for the same lab.
+            if kept and (current or {}).get("lab") != value.get("lab"):
+                kept = {}
+            new = {**value, **kept}
+            if new != current:
+                set_path(doc, path, new)
+                changed.append(path)
+            sources[path] = source
+    meta["sources"] = sources
+    return doc, changed
+
+
+def _should_replace(current, source, candidate):
+    if not isinstance(current, dict):
+        return True
+    if (
+        source is not None
+        and _text(current.get("value")) == source.get("value")
+        and current.get("date") == source.get("date")
+    ):
+        return True  # still the prefilled value: refresh it
+    return (candidate.get("date") or "") > (current.get("date") or "")
+
+
+def _copy(value):
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value
+
+
+def patient_data_changed_at(patient):
+    """When the patient's record last changed: demographics, a measurement or a lab."""
+    latest = [patient.updated_at]
+    labs = LabResult.objects.filter(patient=patient).aggregate(at=Max("recorded_at"))["at"]
+    weights = Measurement.objects.filter(patient=patient).aggregate(at=Max("recorded_at"))["at"]
+    latest += [at for at in (labs, weights) if at is not None]
+    return max(latest)
+
+
+def is_outdated(screening, changed_at=None):
+    """True when patient data was recorded after the screening was last evaluated."""
+    if screening.evaluated_at is None:
+        return True
+    changed_at = changed_at or patient_data_changed_at(screening.patient)
+    return changed_at > screening.evaluated_at

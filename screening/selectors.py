@@ -1,0 +1,191 @@
+"""Reads: a user's screenings, a screening's criteria and missing items for the page,
+the screening log's filters and the CONSORT-style flow counts."""
+
+from collections import Counter, defaultdict
+
+from django.db.models import OuterRef, Subquery
+from django.http import Http404
+from django.utils.translation import gettext as _
+
+from core import audit
+from core.access import scoped_for_user
+from core.models import LabResult, Measurement, Role
+from screening.engine import render, render_reason
+
+from .fields import anchor_id, group_for_path, label_for_path
+from .models import INDICATION_CHOICES, Outcome, Screening, Status
+
+
+def status_label(status):
+    return {"met": _("met"), "not_met": _("not met"), "unknown": _("unknown")}.get(status, status)
+
+
+def screenings_for_user(user):
+    return scoped_for_user(user, Screening.objects.all())
+
+
+def get_screening_for_user(user, pk):
+    """The screening if the user's ward holds it (administrators: any); else 404, audited."""
+    qs = screenings_for_user(user).select_related("patient", "patient__ward")
+    try:
+        return qs.get(pk=pk)
+    except (Screening.DoesNotExist, ValueError, TypeError):
+        other = Screening.objects.filter(pk=pk).values("patient_id").first()
+        if other is not None:
+            audit.record(
+                "access_denied",
+                actor=user,
+                object_type="screening.Screening",
+                object_id=pk,
+                patient_id=other["patient_id"],
+                new={"reason": "other ward"},
+            )
+        raise Http404("No such screening on your ward.")
+
+
+def patient_screenings(patient):
+    """The current version of each of the patient's screenings, newest first."""
+    return list(
+        Screening.objects.filter(patient=patient)
+        .exclude(status=Status.SUPERSEDED)
+        .order_by("-screening_date", "-pk")[:20]
+    )
+
+
+def series_versions(screening):
+    return list(
+        Screening.objects.filter(series=screening.series)
+        .select_related("signed_by")
+        .order_by("version")
+    )
+
+
+def criteria(screening):
+    """The criteria of the last evaluation, translated, in the protocol's order."""
+    evaluation = screening.evaluation or {}
+    out = []
+    for c in evaluation.get("criteria", []):
+        out.append(
+            {
+                "rule_id": c["rule_id"],
+                "title": _(c["title"]),
+                "status": c["status"],
+                "status_label": status_label(c["status"]),
+                "reason": render_reason(c, _),
+                "values": c.get("values") or {},
+                "observed_on": c.get("observed_on") or [],
+            }
+        )
+    return out
+
+
+def missing_items(screening):
+    """What is still needed to decide, each with the form anchor it jumps to."""
+    evaluation = screening.evaluation or {}
+    out, seen = [], set()
+    for item in evaluation.get("missing", []):
+        key = (item["field"], item["rule_id"])
+        if key in seen:
+            continue
+        seen.add(key)
+        group = group_for_path(screening.indication, item["field"])
+        out.append(
+            {
+                "field": item["field"],
+                "label": label_for_path(screening.indication, item["field"]),
+                "rule_id": item["rule_id"],
+                "reason": render(
+                    {"template": item["reason_template"], "params": item["reason_params"]}, _
+                ),
+                "anchor": group.anchor if group is not None else anchor_id(item["field"]),
+            }
+        )
+    return out
+
+
+# --- The screening log -------------------------------------------------------------------
+
+
+def log_queryset(user, filters):
+    """Current versions (drafts and signed) visible to the user, filtered."""
+    qs = (
+        screenings_for_user(user)
+        .exclude(status=Status.SUPERSEDED)
+        .select_related("patient", "patient__ward")
+        .order_by("-screening_date", "-pk")
+    )
+    if filters.get("indication"):
+        qs = qs.filter(indication=filters["indication"])
+    if filters.get("outcome"):
+        qs = qs.filter(outcome=filters["outcome"])
+    if filters.get("status"):
+        qs = qs.filter(status=filters["status"])
+    if filters.get("date_from"):
+        qs = qs.filter(screening_date__gte=filters["date_from"])
+    if filters.get("date_to"):
+        qs = qs.filter(screening_date__lte=filters["date_to"])
+    if filters.get("ward"):
+        qs = qs.filter(patient__ward=filters["ward"])
+    return qs
+
+
+def with_data_changed_at(qs):
+    """Annotate when each patient's labs and weights were last recorded (outdated flags)."""
+    labs = LabResult.objects.filter(patient=OuterRef("patient")).order_by("-recorded_at")
+    weights = Measurement.objects.filter(patient=OuterRef("patient")).order_by("-recorded_at")
+    return qs.annotate(
+        last_lab_at=Subquery(labs.values("recorded_at")[:1]),
+        last_measurement_at=Subquery(weights.values("recorded_at")[:1]),
+    )
+
+
+def is_row_outdated(row):
+    if row.evaluated_at is None:
+        return True
+    latest = [row.patient.updated_at, row.last_lab_at, row.last_measurement_at]
+    return max(t for t in latest if t is not None) > row.evaluated_at
+
+
+def flow_counts(qs):
+    """Counts for the flow diagram from one query: screened → per indication → outcome
+    (ineligible: per failing rule) → signed."""
+    rows = qs.order_by().values_list("indication", "outcome", "status", "failing_rules")
+    per = {code: defaultdict(int) for code, _label in INDICATION_CHOICES}
+    rules = {code: Counter() for code, _label in INDICATION_CHOICES}
+    total = 0
+    for indication, outcome, status, failing in rows:
+        total += 1
+        counts = per.setdefault(indication, defaultdict(int))
+        counts["screened"] += 1
+        counts[outcome] += 1
+        if status == Status.SIGNED:
+            counts["signed"] += 1
+            counts[f"signed_{outcome}"] += 1
+        if outcome == Outcome.INELIGIBLE:
+            rules.setdefault(indication, Counter()).update(failing or [])
+    return {
+        "total": total,
+        "indications": [
+            {
+                "code": code,
+                "label": label,
+                "screened": per[code]["screened"],
+                "eligible": per[code][Outcome.ELIGIBLE],
+                "ineligible": per[code][Outcome.INELIGIBLE],
+                "incomplete": per[code][Outcome.INCOMPLETE],
+                "signed": per[code]["signed"],
+                "signed_eligible": per[code]["signed_eligible"],
+                "signed_ineligible": per[code]["signed_ineligible"],
+                "rules": sorted(rules[code].items(), key=lambda kv: (-kv[1], kv[0])),
+            }
+            for code, label in INDICATION_CHOICES
+        ],
+    }
+
+
+def visible_wards(user):
+    from core.models import Ward
+
+    if user.role == Role.ADMIN:
+        return Ward.objects.order_by("code")
+    return Ward.objects.filter(pk=user.ward_id)

@@ -1,0 +1,408 @@
+"""Clinical writes of the screening app: one function per action.
+
+Each validates (role, ward, state), writes and records the audit event in one
+transaction. A signed version is never written again except to mark it superseded by
+an amendment; the signature covers its facts, evaluation and protocol version
+(``Screening.content_hash``), which do not change.
+"""
+
+from datetime import date
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core import audit
+from core.models import Role
+
+from .evaluation import evaluate_document
+from .models import SIGNATURE_MEANING, Outcome, Screening, Status
+from .prefill import apply_prefill, is_outdated
+
+INDICATIONS = ("SLE", "dcSSc", "AAV", "IIM", "SS")
+AUDITED_FIELDS = (
+    "patient",
+    "series",
+    "version",
+    "indication",
+    "screening_date",
+    "status",
+    "protocol_version",
+    "outcome",
+    "failing_rules",
+)
+
+
+class ActionRefused(Exception):
+    """The action is not allowed now; ``message`` says why (translated), for the user."""
+
+    def __init__(self, message, *, code=""):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+# --- Helpers ---------------------------------------------------------------------------------
+
+
+def _require(actor, perm):
+    if not actor.has_perm(perm):
+        raise PermissionDenied(perm)
+
+
+def _require_ward(actor, patient):
+    # Views already answer 404 for another ward; the services refuse it too.
+    if actor.role == Role.ADMIN or actor.ward_id is None or actor.ward_id != patient.ward_id:
+        raise PermissionDenied("other ward")
+
+
+def _lock(screening):
+    return Screening.objects.select_for_update().select_related("patient").get(pk=screening.pk)
+
+
+def _require_draft(screening):
+    if screening.status != Status.DRAFT:
+        raise ActionRefused(
+            _("This screening is signed and read-only. Amend it to change it."), code="read_only"
+        )
+
+
+def flatten(value, prefix=""):
+    """Leaf values of a facts document by path ("labs.inr.value"); meta left out."""
+    out = {}
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not prefix and key == "meta":
+                continue
+            out.update(flatten(item, f"{prefix}.{key}" if prefix else str(key)))
+    elif isinstance(value, list) and value and not all(isinstance(v, str) for v in value):
+        for index, item in enumerate(value):
+            out.update(flatten(item, f"{prefix}.{index}"))
+    else:
+        out[prefix] = value
+    return out
+
+
+def changed_paths(old, new):
+    before, after = flatten(old or {}), flatten(new or {})
+    keys = sorted(set(before) | set(after))
+    changed = [k for k in keys if before.get(k) != after.get(k)]
+    return {k: before.get(k) for k in changed}, {k: after.get(k) for k in changed}
+
+
+def _evaluate(screening, facts):
+    """Evaluate ``facts`` into the screening (not saved): ULNs filled, outcome columns set."""
+    facts = dict(facts)
+    meta = dict(facts.get("meta") or {})
+    # ULNs filled last time are filled again (the lab, unit or ranges may have changed).
+    labs = facts.get("labs")
+    for path, used in (meta.get("uln_sources") or {}).items():
+        key = path.split(".", 1)[1]
+        if isinstance(labs, dict) and isinstance(labs.get(key), dict):
+            if labs[key].get("uln") == used.get("uln"):
+                labs = dict(labs)
+                labs[key] = {k: v for k, v in labs[key].items() if k != "uln"}
+    if labs is not None:
+        facts["labs"] = labs
+    errors, evaluation, filled = evaluate_document({k: v for k, v in facts.items() if k != "meta"})
+    if evaluation is not None:
+        for path, used in filled.items():
+            key = path.split(".", 1)[1]
+            facts["labs"] = dict(facts["labs"])
+            facts["labs"][key] = {**facts["labs"][key], "uln": used["uln"]}
+    meta["uln_sources"] = filled
+    facts["meta"] = meta
+    screening.facts = facts
+    screening.evaluated_at = timezone.now()
+    if evaluation is None:
+        screening.evaluation = None
+        screening.outcome = Outcome.INCOMPLETE
+        screening.failing_rules = []
+        screening.form_errors = {
+            **screening.form_errors,
+            **{e.path or "screening_date": [e.message] for e in errors},
+        }
+        return errors
+    payload = evaluation.to_dict()
+    screening.evaluation = payload
+    screening.protocol_version = payload["protocol_version"]
+    screening.outcome = payload["overall"]
+    screening.failing_rules = list(payload["failing"])
+    screening.screening_date = date.fromisoformat(payload["screening_date"])
+    return []
+
+
+# --- Actions ---------------------------------------------------------------------------------
+
+
+def screening_start(*, actor, patient, indication, screening_date=None):
+    """A new draft for one indication, prefilled from the patient's record and evaluated."""
+    _require(actor, "screening.add_screening")
+    _require_ward(actor, patient)
+    if indication not in INDICATIONS:
+        raise ActionRefused(_("Choose an indication."), code="indication")
+    screening_date = screening_date or timezone.localdate()
+    with transaction.atomic():
+        facts, _changed = apply_prefill(
+            {"screening_date": screening_date.isoformat(), "indication": indication},
+            patient,
+            screening_date,
+        )
+        screening = Screening(
+            patient=patient,
+            indication=indication,
+            screening_date=screening_date,
+            created_by=actor,
+            updated_by=actor,
+        )
+        _evaluate(screening, facts)
+        screening.save()
+        audit.record(
+            "create",
+            actor=actor,
+            obj=screening,
+            patient=patient,
+            new={
+                **audit.snapshot(screening, AUDITED_FIELDS),
+                "prefilled": sorted((facts.get("meta") or {}).get("sources") or {}),
+            },
+        )
+    return screening
+
+
+def screening_save_draft(
+    *, actor, screening, facts, invalid_inputs=None, form_errors=None, reason=""
+):
+    """Save a draft's facts (and what did not validate), re-evaluated. Audits the
+    changed facts paths with their old and new values; nothing changed, nothing written."""
+    _require(actor, "screening.change_screening")
+    _require_ward(actor, screening.patient)
+    with transaction.atomic():
+        screening = _lock(screening)
+        _require_draft(screening)
+        if facts.get("indication") != screening.indication:
+            raise ActionRefused(
+                _("The indication of a screening cannot change."), code="indication"
+            )
+        before_facts = screening.facts
+        before = audit.snapshot(screening, AUDITED_FIELDS)
+        before_invalid = screening.invalid_inputs
+        screening.invalid_inputs = invalid_inputs or {}
+        screening.form_errors = form_errors or {}
+        _evaluate(screening, facts)
+        old, new = changed_paths(before_facts, screening.facts)
+        meta_changed = (before_facts.get("meta") or {}) != (screening.facts.get("meta") or {})
+        if not old and not meta_changed and before_invalid == screening.invalid_inputs:
+            screening.refresh_from_db()
+            return screening, False
+        screening.updated_by = actor
+        screening.save()
+        after = audit.snapshot(screening, AUDITED_FIELDS)
+        old_fields, new_fields = audit.diff(before, after)
+        audit.record(
+            "update",
+            actor=actor,
+            obj=screening,
+            patient=screening.patient,
+            old={"facts": old, **old_fields},
+            new={
+                "facts": new,
+                **new_fields,
+                **(
+                    {"not_accepted": sorted(screening.invalid_inputs)}
+                    if screening.invalid_inputs
+                    else {}
+                ),
+            },
+            reason=reason or "draft save",
+        )
+    return screening, True
+
+
+def screening_refresh(*, actor, screening):
+    """Re-prefill and re-evaluate a draft whose patient data changed after its evaluation."""
+    facts, changed = apply_prefill(screening.facts, screening.patient, screening.screening_date)
+    reason = "patient data recorded after the last evaluation: re-evaluated"
+    screening, saved = screening_save_draft(
+        actor=actor,
+        screening=screening,
+        facts=facts,
+        invalid_inputs=screening.invalid_inputs,
+        form_errors=screening.form_errors,
+        reason=reason,
+    )
+    if not saved:
+        # The new data changed nothing in the facts; the evaluation is current again.
+        with transaction.atomic():
+            screening = _lock(screening)
+            _require_draft(screening)
+            _evaluate(screening, screening.facts)
+            screening.save()
+            audit.record(
+                "re_evaluate",
+                actor=actor,
+                obj=screening,
+                patient=screening.patient,
+                new={"evaluated_at": screening.evaluated_at, "outcome": screening.outcome},
+                reason=reason,
+            )
+    return screening, changed
+
+
+def _check_password(actor, password, screening):
+    """Re-authentication for the signature; a wrong password is audited and refused."""
+    if password and actor.check_password(password):
+        return
+    audit.record(
+        "signature_refused",
+        actor=actor,
+        obj=screening,
+        patient_id=screening.patient_id,
+        new={"action": "screening_sign"},
+        reason="wrong password",
+    )
+    raise ActionRefused(_("The password is not correct; nothing was signed."), code="password")
+
+
+def can_sign(user):
+    return bool(user.is_investigator and user.has_perm("screening.sign_screening"))
+
+
+def screening_sign(*, actor, screening, password, expected_hash=None):
+    """The investigator's signature on a draft's eligibility assessment."""
+    if not can_sign(actor):
+        raise PermissionDenied("only investigators sign eligibility assessments")
+    _require_ward(actor, screening.patient)
+    _check_password(actor, password, screening)
+    with transaction.atomic():
+        screening = _lock(screening)
+        _require_draft(screening)
+        if expected_hash and expected_hash != screening.content_hash():
+            raise ActionRefused(
+                _("The screening changed after you opened this page. Review it and sign again."),
+                code="changed",
+            )
+        if screening.invalid_inputs:
+            raise ActionRefused(
+                _("Some values were not accepted. Correct them before signing."), code="invalid"
+            )
+        if is_outdated(screening):
+            raise ActionRefused(
+                _(
+                    "Patient data changed after the last evaluation. Open the screening to re-evaluate it, then sign."
+                ),
+                code="outdated",
+            )
+        if screening.evaluation is None or screening.outcome == Outcome.INCOMPLETE:
+            raise ActionRefused(
+                _("The assessment is incomplete: decide every criterion before signing."),
+                code="incomplete",
+            )
+        # The evaluation must still be what the engine says today (same protocol).
+        stored = screening.evaluation
+        _evaluate(screening, screening.facts)
+        if screening.evaluation != stored:
+            screening.save()
+            raise ActionRefused(
+                _("The evaluation changed when it was run again. Review it and sign again."),
+                code="changed",
+            )
+        screening.status = Status.SIGNED
+        screening.signed_by = actor
+        screening.signer_name = actor.get_full_name() or actor.get_username()
+        screening.signed_at = timezone.now()
+        screening.signature_meaning = SIGNATURE_MEANING
+        screening.updated_by = actor
+        screening.save()
+        # The hash is taken over the content as stored, so it can be recomputed later.
+        screening.refresh_from_db()
+        screening.signature_hash = screening.content_hash()
+        screening.save(update_fields=["signature_hash"])
+        audit.record(
+            "sign",
+            actor=actor,
+            obj=screening,
+            patient=screening.patient,
+            old={"status": Status.DRAFT},
+            new={
+                "status": Status.SIGNED,
+                "signer": screening.signer_name,
+                "signed_at": screening.signed_at,
+                "meaning": SIGNATURE_MEANING,
+                "signature_hash": screening.signature_hash,
+                "outcome": screening.outcome,
+                "protocol_version": screening.protocol_version,
+            },
+            reason=SIGNATURE_MEANING,
+        )
+    return screening
+
+
+def screening_amend(*, actor, screening, reason):
+    """A new draft version of a signed screening; the signed one stays, superseded."""
+    _require(actor, "screening.amend_screening")
+    _require_ward(actor, screening.patient)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ActionRefused(_("Give the reason for the amendment."), code="reason")
+    with transaction.atomic():
+        old = _lock(screening)
+        if old.status != Status.SIGNED:
+            raise ActionRefused(_("Only a signed screening can be amended."), code="not_signed")
+        new = Screening(
+            patient=old.patient,
+            series=old.series,
+            version=old.version + 1,
+            previous=old,
+            indication=old.indication,
+            screening_date=old.screening_date,
+            created_by=actor,
+            updated_by=actor,
+            amendment_reason=reason,
+        )
+        facts, _changed = apply_prefill(old.facts, old.patient, old.screening_date)
+        _evaluate(new, facts)
+        new.save()
+        old.status = Status.SUPERSEDED
+        old.updated_by = actor
+        old.save(update_fields=["status", "updated_by", "updated_at"])
+        audit.record(
+            "update",
+            actor=actor,
+            obj=old,
+            patient=old.patient,
+            old={"status": Status.SIGNED},
+            new={"status": Status.SUPERSEDED, "superseded_by_version": new.version},
+            reason=reason,
+        )
+        audit.record(
+            "amend",
+            actor=actor,
+            obj=new,
+            patient=new.patient,
+            old={
+                "version": old.version,
+                "status": Status.SIGNED,
+                "signature_hash": old.signature_hash,
+            },
+            new=audit.snapshot(new, AUDITED_FIELDS),
+            reason=reason,
+        )
+    return new
+
+
+def current_draft(patient, indication):
+    return (
+        Screening.objects.filter(patient=patient, indication=indication, status=Status.DRAFT)
+        .order_by("-pk")
+        .first()
+    )
+
+
+def needs_refresh(screening, user):
+    return (
+        screening.is_draft
+        and user.has_perm("screening.change_screening")
+        and is_outdated(screening)
+    )

@@ -1,0 +1,28 @@
+from django import template
+from django.utils.translation import gettext
+
+from screening import selectors
+from screening.forms import StartForm
+
+register = template.Library()
+
+
+@register.filter
+def tr(value):
+    """Translate a msgid held in a variable (engine titles, labels)."""
+    return gettext(str(value)) if value else ""
+
+
+@register.filter
+def input_html(field_input, read_only=False):
+    return field_input.html(read_only=bool(read_only))
+
+
+@register.simple_tag
+def patient_screenings(patient):
+    return selectors.patient_screenings(patient)
+
+
+@register.simple_tag
+def start_form():
+    return StartForm()

@@ -1,0 +1,88 @@
+"""Shared fixtures: two wards and a user of every role on ward A, a nurse and a physician
+on ward B (the "other ward"), and an administrator (auditor) who belongs to no ward."""
+
+import pytest
+from django.db import connection
+from django.test import Client
+
+from tests.factories import make_patient, make_user, make_ward
+
+
+@pytest.fixture(autouse=True)
+def _postgres_only(request):
+    # Database tests run on PostgreSQL only (scripts/test provides it): the audit trigger,
+    # row locks and skip_locked are PostgreSQL behaviour we must exercise for real.
+    if "django_db_setup" in request.fixturenames and connection.vendor != "postgresql":
+        pytest.exit("Database tests must run on PostgreSQL: use scripts/test.", returncode=2)
+
+
+@pytest.fixture
+def ward_a(db):
+    return make_ward("ward-a", "Ward A")
+
+
+@pytest.fixture
+def ward_b(db):
+    return make_ward("ward-b", "Ward B")
+
+
+@pytest.fixture
+def physician(ward_a):
+    return make_user("physician", ward_a, username="doc", investigator=True)
+
+
+@pytest.fixture
+def physician2(ward_a):
+    return make_user("physician", ward_a, username="doc2")
+
+
+@pytest.fixture
+def nurse(ward_a):
+    return make_user("nurse", ward_a, username="nurse")
+
+
+@pytest.fixture
+def pharmacist(ward_a):
+    return make_user("pharmacist", ward_a, username="pharm")
+
+
+@pytest.fixture
+def pharmacist2(ward_a):
+    return make_user("pharmacist", ward_a, username="pharm2")
+
+
+@pytest.fixture
+def auditor(db):
+    return make_user("admin", None, username="auditor", is_staff=True)
+
+
+@pytest.fixture
+def nurse_b(ward_b):
+    return make_user("nurse", ward_b, username="nurse_b")
+
+
+@pytest.fixture
+def physician_b(ward_b):
+    return make_user("physician", ward_b, username="doc_b", investigator=True)
+
+
+@pytest.fixture
+def patient(ward_a):
+    return make_patient(ward_a, name="Alice Example")
+
+
+@pytest.fixture
+def patient_b(ward_b):
+    return make_patient(ward_b, name="Bob Otherward")
+
+
+@pytest.fixture
+def login():
+    """login(user) -> a test client signed in as that user."""
+
+    def _login(user):
+        client = Client()
+        client.force_login(user)
+        return client
+
+    return _login

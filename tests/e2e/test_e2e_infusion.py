@@ -1,0 +1,260 @@
+"""MSC infusion in a real browser: a physician opens and signs, pharmacists verify, a nurse
+charts the infusion, and a cyclophosphamide order inside the 48 h hold is stopped."""
+
+import re
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import sign_in
+from tests.factories import PASSWORD, add_lab, add_weight, make_patient, make_user, make_ward
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def ward(db):
+    return make_ward("ward-a", "Ward A")
+
+
+@pytest.fixture
+def staff(ward):
+    return {
+        "doc": make_user("physician", ward, username="doc", investigator=True),
+        "nurse": make_user("nurse", ward, username="nurse"),
+        "pharm": make_user("pharmacist", ward, username="pharm"),
+        "pharm2": make_user("pharmacist", ward, username="pharm2"),
+    }
+
+
+@pytest.fixture
+def weighed(ward, staff):
+    patient = make_patient(ward, name="Lin Xiaomei")
+    now = timezone.now()
+    add_weight(patient, staff["nurse"], "60", when=now - timedelta(days=2))
+    add_lab(patient, staff["nurse"], "platelets", 180, "10^9/L", when=now - timedelta(days=1))
+    return patient
+
+
+def local(value):
+    return timezone.localtime(value).strftime("%Y-%m-%dT%H:%M")
+
+
+def episode_through_services(patient, staff, *, start, verify=False):
+    from infusion import services
+    from infusion.demo import episode_data
+
+    episode = services.episode_open(
+        patient=patient,
+        actor=staff["doc"],
+        data=episode_data(start, preparation_time=start - timedelta(hours=2)),
+        acknowledged=True,
+    )
+    services.orders_sign_all(episode=episode, actor=staff["doc"], password=PASSWORD)
+    if verify:
+        for order in episode.orders.filter(status="signed"):
+            services.order_verify(order=order, actor=staff["pharm"], password=PASSWORD)
+    return episode
+
+
+def test_a_physician_opens_an_msc_episode_and_signs_the_orders(page, staff, weighed):
+    start = (timezone.now() + timedelta(days=1)).replace(second=0, microsecond=0)
+    sign_in(page, "doc")
+    page.goto(f"{page.base}/patients/{weighed.pk}/")
+    page.click("text=Open an MSC episode")
+    expect(page.locator("h1")).to_contain_text("Open an MSC episode")
+    selects = {
+        "sle_severity": "severe",
+        "sle_active": "true",
+        "involvement_renal": "true",
+        "involvement_haematological": "false",
+        "involvement_pulmonary": "false",
+        "involvement_skin": "false",
+        "involvement_cns": "false",
+        "involvement_cardiac": "false",
+        "consciousness": "clear",
+        "pregnant": "false",
+        "lactating": "false",
+        "tumour": "false",
+        "infection": "false",
+        "other_autoimmune_disease": "false",
+        "pulmonary_hypertension": "none",
+        "severe_cardiopulmonary_insufficiency": "false",
+        "long_term_antiplatelet": "false",
+        "bleeding_history": "false",
+        "antiplatelet_drug": "aspirin",
+        "msc_source": "allogeneic_umbilical_cord",
+        "coa_adherent_growth": "true",
+        "coa_adipogenic": "true",
+        "coa_osteogenic": "true",
+        "coa_chondrogenic": "true",
+        "coa_bacteria": "negative",
+        "coa_fungi": "negative",
+        "coa_mycoplasma": "negative",
+        "coa_virus": "negative",
+        "cyclophosphamide_preconditioning": "false",
+    }
+    for name, value in selects.items():
+        page.select_option(f"#id_{name}", value)
+    fills = {
+        "pap_systolic_mmhg": "28",
+        "product_lot": "UC-2031-07",
+        "preparation_time": local(start - timedelta(hours=2)),
+        "suspension_volume_ml": "100",
+        "coa_cd73": "99.5",
+        "coa_cd90": "99.1",
+        "coa_cd105": "97.8",
+        "coa_cd11b": "0.4",
+        "coa_cd14": "0.3",
+        "coa_cd19": "0.2",
+        "coa_cd34": "0.5",
+        "coa_cd45": "0.6",
+        "coa_cd79a": "0.2",
+        "coa_hla_dr": "0.7",
+        "coa_purity_pct": "96.5",
+        "coa_endotoxin_eu_per_ml": "0.125",
+        "coa_cell_count_measured_e6": "101.5",
+        "coa_cell_count_labelled_e6": "100",
+        "planned_start": local(start),
+        "dose_cells_e6": "100",
+    }
+    for name, value in fills.items():
+        page.fill(f"#id_{name}", value)
+    page.click("button:has-text('Check the plan')")
+    preview = page.locator("#plan-preview")
+    expect(preview).to_contain_text("B-IND-1 (R1, 1B)")
+    expect(preview).to_contain_text("Candidacy: recommended")
+    page.click("#submit-episode")
+    expect(page.locator(".messages")).to_contain_text("MSC episode opened")
+    expect(page.locator("#orders")).to_contain_text("B-PREMED-1 (R7, 2C)")
+    page.fill("#sign-all-password", PASSWORD)
+    page.click("text=Sign all draft orders")
+    expect(page.locator(".messages")).to_contain_text("Orders signed")
+    expect(page.locator("#orders .chip.ost-signed")).to_have_count(3)
+    expect(page.locator("#orders")).to_contain_text(f"Prescribed by {staff['doc'].get_full_name()}")
+
+
+def test_pharmacists_verify_a_stale_second_attempt_is_told_and_a_physician_cannot(
+    page, browser, live_server, staff, weighed
+):
+    episode = episode_through_services(weighed, staff, start=timezone.now() + timedelta(days=1))
+    msc = episode.orders.get(kind="msc_iv")
+    other = browser.new_context(viewport={"width": 1024, "height": 768})
+    page2 = other.new_page()
+    page2.base = live_server.url
+    try:
+        sign_in(page2, "pharm2")
+        page2.goto(f"{page2.base}/infusion/queue/")  # open before the first pharmacist acts
+        sign_in(page, "pharm")
+        page.click("nav >> text=Pharmacy queue")
+        card = page.locator(f"#queue-item-{episode.pk}")
+        expect(card).to_contain_text("Product release (certificate of analysis): released")
+        expect(card).to_contain_text("1.67 × 10⁶/kg for 60.00 kg")
+        row = card.locator(f"#queue-order-{msc.pk}")
+        row.locator("input[name=password]").fill(PASSWORD)
+        row.locator("text=Verify").click()
+        expect(page.locator(f"#queue-item-{episode.pk}")).to_contain_text("Order verified.")
+        # The second pharmacist's page still offers the order: the server says who verified it.
+        row2 = page2.locator(f"#queue-order-{msc.pk}")
+        row2.locator("input[name=password]").fill(PASSWORD)
+        row2.locator("text=Verify").click()
+        expect(page2.locator(f"#queue-item-{episode.pk}")).to_contain_text(
+            f"{staff['pharm'].get_full_name()} already verified this order"
+        )
+        rows = page.locator(f"#queue-item-{episode.pk} tbody tr")
+        expect(rows).to_have_count(2)
+        for left in (1, 0):
+            rows.first.locator("input[name=password]").fill(PASSWORD)
+            rows.first.locator("text=Verify").click()
+            expect(rows).to_have_count(left)
+        expect(page.locator(f"#queue-item-{episode.pk}")).to_contain_text(
+            "No more orders of this episode wait for verification."
+        )
+    finally:
+        other.close()
+    page.click("text=Log out")
+    sign_in(page, "doc")
+    response = page.goto(f"{page.base}/infusion/queue/")
+    assert response.status == 403
+    page.goto(f"{page.base}/infusion/episodes/{episode.pk}/")
+    expect(page.locator("#orders")).to_contain_text(f"Verified by {staff['pharm'].get_full_name()}")
+    expect(page.locator("button:has-text('Verify')")).to_have_count(0)
+
+
+def test_a_nurse_charts_the_infusion_with_a_step_up_vitals_and_a_severe_reaction(
+    page, staff, weighed
+):
+    now = timezone.now().replace(second=0, microsecond=0)
+    start = now - timedelta(minutes=12)
+    episode = episode_through_services(weighed, staff, start=start, verify=True)
+    sign_in(page, "nurse")
+    page.goto(f"{page.base}/infusion/episodes/{episode.pk}/chart/")
+    page.fill("#form-received input[name=at]", local(now - timedelta(minutes=40)))
+    page.click("#form-received button")
+    expect(page.locator("#chart-alert")).to_have_text("Product received.")
+    page.fill("#form-out-of-fridge input[name=at]", local(now - timedelta(minutes=28)))
+    page.click("#form-out-of-fridge button")
+    expect(page.locator("#chart-alert")).to_contain_text("Out of the refrigerator")
+    page.fill("#form-start input[name=at]", local(start))
+    page.click("#form-start button")
+    expect(page.locator("#chart-alert")).to_contain_text("Infusion started.")
+    expect(page.locator(".chip.st-in_progress")).to_be_visible()
+    # 12 minutes in: the chart prompts the step-up (B-ADM-4); the form offers 3 mL/min.
+    expect(page.locator("#step-up-prompt")).to_contain_text("Step up now to 3 mL/min")
+    expect(page.locator("#rate_rate_ml_per_min")).to_have_value("3.00")
+    page.click("#rate-form button")
+    expect(page.locator("#chart-alert")).to_have_text("Rate recorded.")
+    expect(page.locator("#chart-status")).to_contain_text("3 mL/min")
+    page.fill("#vitals_pulse_per_min", "128")
+    page.fill("#vitals_spo2_pct", "97")
+    page.fill("#vitals_systolic_mmhg", "118")
+    page.click("#vitals-form button")
+    expect(page.locator("#chart-alert")).to_contain_text("Outside the ward's range: Pulse")
+    expect(page.locator("#vitals td.out")).to_contain_text("128")
+    page.select_option("#reaction_reaction_type", "chest_tightness")
+    page.select_option("#reaction_severity", "severe")
+    page.fill("#reaction_action", "Oxygen 2 L/min; physician called")
+    page.click("#reaction-form button")
+    prompt = page.locator("#severe-prompt")
+    expect(prompt).to_contain_text("Stop the infusion, investigate and treat")
+    page.click("#stop-infusion")
+    expect(page.locator("#chart-status")).to_contain_text("stopped early")
+    page.fill("#sae_informed_whom", "Dr Doc, physician on duty")
+    page.fill("#sae_description", "Chest tightness 12 min into the infusion; stopped.")
+    page.click("#sae-form button")
+    expect(page.locator(".messages")).to_contain_text("Serious adverse event reported.")
+    expect(page.locator("#reactions")).to_contain_text("SAE reported")
+    episode.refresh_from_db()
+    assert episode.stopped_early and episode.rate_steps.count() == 2
+
+
+def test_a_cyclophosphamide_order_inside_48_h_is_stopped_with_the_hold_end(page, staff, weighed):
+    from infusion import services
+
+    start = (timezone.now() - timedelta(hours=3)).replace(second=0, microsecond=0)
+    episode = episode_through_services(weighed, staff, start=start, verify=True)
+    nurse = staff["nurse"]
+    services.infusion_record_received(
+        episode=episode, actor=nurse, at=start - timedelta(minutes=40)
+    )
+    services.infusion_record_out_of_fridge(
+        episode=episode, actor=nurse, at=start - timedelta(minutes=15)
+    )
+    services.infusion_start(episode=episode, actor=nurse, at=start)
+    end = start + timedelta(minutes=35)
+    services.infusion_end(episode=episode, actor=nurse, at=end)
+    sign_in(page, "doc")
+    page.goto(f"{page.base}/infusion/episodes/{episode.pk}/")
+    page.click("text=Order cyclophosphamide")
+    page.fill("#id_scheduled_at", local(timezone.now() + timedelta(hours=3)))
+    page.fill("#id_dose_mg", str(Decimal("500")))
+    page.click("text=Draft the order")
+    check = page.locator("#cyc-check")
+    expect(check).to_contain_text("Stopped: no cyclophosphamide within 48 h after the MSC infusion")
+    hold_end = timezone.localtime(end + timedelta(hours=48)).strftime("%Y-%m-%d %H:%M")
+    expect(check).to_contain_text(f"Hold ends: {hold_end}")
+    expect(check).to_contain_text(re.compile(r"B-CYC-1"))
+    assert not episode.orders.filter(kind="cyclophosphamide").exists()

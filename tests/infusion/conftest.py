@@ -1,0 +1,113 @@
+"""Fixtures for the infusion app's Django tests: a weighed patient with a platelet count,
+and episodes at each stage, all made through the services."""
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from tests.factories import PASSWORD, add_lab, add_weight
+
+
+def form_post(data, **extra):
+    """The episode form's POST body for a services `data` dict."""
+    out = {}
+    for name, value in data.items():
+        if name == "dose_cells":
+            name, value = "dose_cells_e6", Decimal(value) / 1_000_000
+        elif name in ("coa_cell_count_measured", "coa_cell_count_labelled"):
+            name, value = f"{name}_e6", Decimal(value) / 1_000_000
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        elif isinstance(value, datetime):
+            value = timezone.localtime(value).strftime("%Y-%m-%dT%H:%M")
+        elif value is None:
+            value = ""
+        out[name] = str(value)
+    out.update(extra)
+    return out
+
+
+def open_episode(
+    patient, physician, *, start=None, acknowledged=True, override_reason="", **overrides
+):
+    from infusion import services
+    from infusion.demo import episode_data
+
+    start = start or timezone.now() + timedelta(days=1)
+    return services.episode_open(
+        patient=patient,
+        actor=physician,
+        data=episode_data(start, **overrides),
+        acknowledged=acknowledged,
+        override_reason=override_reason,
+    )
+
+
+def sign_all(episode, physician):
+    from infusion import services
+
+    return services.orders_sign_all(episode=episode, actor=physician, password=PASSWORD)
+
+
+def verify_all(episode, pharmacist):
+    from infusion import services
+    from infusion.models import OrderStatus
+
+    for order in episode.orders.filter(status=OrderStatus.SIGNED).order_by("pk"):
+        services.order_verify(order=order, actor=pharmacist, password=PASSWORD)
+
+
+def order_of(episode, kind):
+    return episode.orders.exclude(status__in=("cancelled", "rejected")).get(kind=kind)
+
+
+@pytest.fixture
+def weighed_patient(patient, nurse):
+    now = timezone.now()
+    add_weight(patient, nurse, "60", when=now - timedelta(days=2))
+    add_lab(patient, nurse, "platelets", 180, "10^9/L", when=now - timedelta(days=1))
+    return patient
+
+
+@pytest.fixture
+def episode(weighed_patient, physician):
+    return open_episode(weighed_patient, physician)
+
+
+@pytest.fixture
+def signed_episode(episode, physician):
+    sign_all(episode, physician)
+    return episode
+
+
+@pytest.fixture
+def verified_episode(signed_episode, pharmacist):
+    verify_all(signed_episode, pharmacist)
+    return signed_episode
+
+
+def run_infusion(episode, nurse, *, start=None, minutes=33):
+    """Chart the whole infusion through the services, travelling in time as a nurse would.
+
+    Returns the end time. Starts at the planned start unless `start` is given."""
+    import time_machine
+
+    from infusion import services
+
+    start = start or episode.planned_start
+    with time_machine.travel(start + timedelta(minutes=minutes, seconds=1), tick=False):
+        services.infusion_record_received(
+            episode=episode, actor=nurse, at=start - timedelta(minutes=40)
+        )
+        services.infusion_record_out_of_fridge(
+            episode=episode, actor=nurse, at=start - timedelta(minutes=15)
+        )
+        services.infusion_start(episode=episode, actor=nurse, at=start)
+        services.infusion_rate_step(
+            episode=episode, actor=nurse, at=start + timedelta(minutes=10), rate_ml_per_min=3
+        )
+        services.infusion_end(episode=episode, actor=nurse, at=start + timedelta(minutes=minutes))
+    episode.refresh_from_db()
+    return start + timedelta(minutes=minutes)

@@ -1,0 +1,71 @@
+"""Expected status per role for core URLs. 302 for anon = redirect to the login page."""
+
+from tests.security.matrix import Entry, everyone, staff_only
+
+P = {"pk": lambda w: w.patient.pk}
+ADMIN_ONLY = {
+    "anon": 302,
+    "physician": 403,
+    "nurse": 403,
+    "pharmacist": 403,
+    "admin": 200,
+    "other_ward": 403,
+}
+
+ENTRIES = {
+    "home": Entry("get", expect=everyone(200)),
+    "health": Entry("get", expect=everyone(200, anon=200)),
+    "login": Entry("get", expect=everyone(302, anon=200)),
+    "logout": Entry("post", expect=everyone(302, anon=302)),
+    "password_change": Entry("get", expect=everyone(200)),
+    "set_language": Entry("post", data={"language": "en"}, expect=everyone(302, anon=302)),
+    "patient_list": Entry("get", expect=everyone(200)),
+    "patient_create": Entry("get", expect=staff_only(200)),
+    "patient_detail": Entry("get", kwargs=P, expect=everyone(200, other_ward=404)),
+    "patient_edit": Entry("get", kwargs=P, expect=staff_only(200, other_ward=404)),
+    "measurement_add": Entry("post", kwargs=P, expect=staff_only(400, other_ward=404)),
+    "lab_add": Entry("post", kwargs=P, expect=staff_only(400, other_ward=404)),
+    "audit_browser": Entry("get", expect=ADMIN_ONLY),
+    "audit_chain_status": Entry("get", expect=ADMIN_ONLY),
+    "audit_export": Entry("get", expect=ADMIN_ONLY),
+}
+
+# Forms to fuzz: url name -> (url kwargs, a valid example body the fuzzer mutates).
+FORMS = {
+    "patient_create": (
+        {},
+        lambda w: {
+            "hospital_number": "F0001",
+            "name": "Fuzz",
+            "sex": "F",
+            "date_of_birth": "1990-01-01",
+            "ward": w.ward_a.pk,
+        },
+    ),
+    "patient_edit": (
+        P,
+        lambda w: {
+            "hospital_number": w.patient.hospital_number,
+            "name": "Fuzz",
+            "sex": "F",
+            "date_of_birth": "1990-01-01",
+            "ward": w.ward_a.pk,
+            "reason": "fuzz",
+        },
+    ),
+    "measurement_add": (
+        P,
+        lambda w: {"kind": "weight_kg", "value": "60.5", "measured_at": "2026-11-01T08:00"},
+    ),
+    "lab_add": (
+        P,
+        lambda w: {
+            "analyte": "inr",
+            "value": "1.1",
+            "unit": "ratio",
+            "lab": "Central",
+            "observed_at": "2026-11-01T08:00",
+        },
+    ),
+    "set_language": ({}, lambda w: {"language": "en", "next": "/"}),
+}

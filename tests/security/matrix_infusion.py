@@ -1,0 +1,174 @@
+"""Expected status per role for the infusion URLs (and the plan API).
+
+Physicians open episodes, sign, cancel and order cyclophosphamide; nurses chart and give;
+pharmacists verify or reject and see the queue; the administrator reads everything and
+writes nothing; a nurse of ward B gets 404 for ward A's episodes wherever her role would
+otherwise be allowed. POSTs carry an empty body: the status is then the form's (400), the
+service's refusal (409) or the redirect after a handled refusal (302).
+"""
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from tests.factories import add_lab, add_weight
+from tests.security.matrix import Entry, everyone
+
+
+def _episode(world):
+    from infusion import services
+    from infusion.demo import episode_data
+
+    now = timezone.now()
+    add_weight(world.patient, world.users["nurse"], "60", when=now - timedelta(days=1))
+    add_lab(
+        world.patient,
+        world.users["nurse"],
+        "platelets",
+        200,
+        "10^9/L",
+        when=now - timedelta(days=1),
+    )
+    return services.episode_open(
+        patient=world.patient,
+        actor=world.users["physician"],
+        data=episode_data(now + timedelta(hours=3), preparation_time=now - timedelta(hours=1)),
+        acknowledged=True,
+    )
+
+
+def _order(world):
+    return world.get("episode", _episode).orders.get(kind="dexamethasone")
+
+
+def _reaction(world):
+    from infusion import services
+
+    return services.adverse_reaction_record(
+        episode=world.get("episode", _episode),
+        actor=world.users["nurse"],
+        reaction_type="fever",
+        severity="severe",
+        action="Paracetamol",
+    )
+
+
+EP = {"pk": lambda w: w.get("episode", _episode).pk}
+ORDER = {"pk": lambda w: w.get("order", _order).pk}
+REACTION = {"pk": lambda w: w.get("reaction", _reaction).pk}
+PATIENT = {"patient_pk": lambda w: w.patient.pk}
+
+
+def only(role_status, *, other_ward=403):
+    """The listed roles get their status; every other role 403; anon to the login page."""
+    expect = {r: 403 for r in ("physician", "nurse", "pharmacist", "admin")}
+    expect.update(role_status)
+    expect["other_ward"] = other_ward
+    expect["anon"] = 302
+    return expect
+
+
+READERS = everyone(200, other_ward=404)
+
+ENTRIES = {
+    "infusion:episode_list": Entry("get", expect=everyone(200)),
+    "infusion:queue": Entry("get", expect=only({"pharmacist": 200, "admin": 200})),
+    "infusion:episode_open": Entry("get", kwargs=PATIENT, expect=only({"physician": 200})),
+    "infusion:episode_detail": Entry("get", kwargs=EP, expect=READERS),
+    "infusion:episode_edit": Entry("get", kwargs=EP, expect=only({"physician": 200})),
+    "infusion:episode_cancel": Entry("post", kwargs=EP, expect=only({"physician": 302})),
+    "infusion:episode_sign_all": Entry("post", kwargs=EP, expect=only({"physician": 302})),
+    "infusion:cyclophosphamide_new": Entry("get", kwargs=EP, expect=only({"physician": 200})),
+    "infusion:chart": Entry("get", kwargs=EP, expect=READERS),
+    "infusion:chart_record": Entry(
+        "post",
+        kwargs={**EP, "event": lambda w: "received"},
+        expect=only({"nurse": 302}, other_ward=404),
+    ),
+    "infusion:vitals_add": Entry("post", kwargs=EP, expect=only({"nurse": 409}, other_ward=404)),
+    "infusion:reaction_add": Entry(
+        "post", kwargs=EP, expect=only({"physician": 400, "nurse": 400}, other_ward=404)
+    ),
+    "infusion:order_sheet_pdf": Entry("get", kwargs=EP, expect=READERS),
+    "infusion:record_pdf": Entry("get", kwargs=EP, expect=READERS),
+    "infusion:timeline_svg": Entry("get", kwargs=EP, expect=READERS),
+    "infusion:order_sign": Entry("post", kwargs=ORDER, expect=only({"physician": 302})),
+    "infusion:order_verify": Entry("post", kwargs=ORDER, expect=only({"pharmacist": 302})),
+    "infusion:order_reject": Entry("post", kwargs=ORDER, expect=only({"pharmacist": 302})),
+    "infusion:order_cancel": Entry("post", kwargs=ORDER, expect=only({"physician": 302})),
+    "infusion:order_edit": Entry("get", kwargs=ORDER, expect=only({"physician": 200})),
+    "infusion:order_administer": Entry(
+        "post", kwargs=ORDER, expect=only({"nurse": 409}, other_ward=404)
+    ),
+    "infusion:order_complete": Entry(
+        "post", kwargs=ORDER, expect=only({"nurse": 409}, other_ward=404)
+    ),
+    "infusion:sae_report": Entry(
+        "get", kwargs=REACTION, expect=only({"physician": 200, "nurse": 200}, other_ward=404)
+    ),
+    # The plan API: JSON errors, never the login page; an empty body is not a document.
+    "infusion_api:plan": Entry("post", expect=everyone(400, anon=401)),
+}
+
+
+# Forms to fuzz (tests/security/test_fuzz_forms.py): url name -> (url kwargs, valid body).
+def _open_example(world):
+    from infusion.demo import episode_data
+    from tests.infusion.conftest import form_post
+
+    world.get("episode", _episode)  # the patient now has a weight and a platelet count
+    start = (timezone.now() + timedelta(days=2)).replace(second=0, microsecond=0)
+    return form_post(episode_data(start), acknowledge="on")
+
+
+def _local(value):
+    return timezone.localtime(value).strftime("%Y-%m-%dT%H:%M")
+
+
+FORMS = {
+    "infusion:episode_open": (PATIENT, _open_example),
+    "infusion:cyclophosphamide_new": (
+        EP,
+        lambda w: {
+            "scheduled_at": _local(timezone.now() + timedelta(days=20)),
+            "dose_mg": "500",
+            "note": "fuzz",
+        },
+    ),
+    "infusion:order_edit": (ORDER, lambda w: {"note": "fuzz", "reason": "fuzz"}),
+    "infusion:episode_cancel": (EP, lambda w: {"reason": "fuzz"}),
+    "infusion:chart_record": (
+        {**EP, "event": lambda w: "rate"},
+        lambda w: {"rate_ml_per_min": "3", "at": ""},
+    ),
+    "infusion:vitals_add": (
+        EP,
+        lambda w: {
+            "respiration_per_min": "16",
+            "pulse_per_min": "80",
+            "systolic_mmhg": "120",
+            "diastolic_mmhg": "75",
+            "spo2_pct": "98",
+            "temperature_c": "36.8",
+            "at": "",
+        },
+    ),
+    "infusion:reaction_add": (
+        EP,
+        lambda w: {"reaction_type": "fever", "severity": "mild", "action": "observed", "at": ""},
+    ),
+    "infusion:sae_report": (
+        REACTION,
+        lambda w: {
+            "informed_whom": "Dr Fuzz",
+            "informed_at": _local(timezone.now()),
+            "description": "fuzz",
+        },
+    ),
+}
+SUBMITTERS = {
+    "infusion:chart_record": "nurse",
+    "infusion:vitals_add": "nurse",
+    "infusion:reaction_add": "nurse",
+    "infusion:sae_report": "nurse",
+}
