@@ -15,7 +15,6 @@ import argparse
 import http.client
 import os
 import random
-import statistics
 import subprocess
 import sys
 import threading
@@ -32,8 +31,16 @@ PY = str(ROOT / ".venv/bin/python")
 
 def env():
     e = dict(os.environ)
-    e.update({"APP_ENV": "development", "DEBUG": "0", "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DB}",
-              "CELERY_TASK_ALWAYS_EAGER": "0", "LOGIN_FAILURE_LIMIT": "1000", "LOG_LEVEL": "WARNING"})
+    e.update(
+        {
+            "APP_ENV": "development",
+            "DEBUG": "0",
+            "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DB}",
+            "CELERY_TASK_ALWAYS_EAGER": "0",
+            "LOGIN_FAILURE_LIMIT": "1000",
+            "LOG_LEVEL": "WARNING",
+        }
+    )
     return e
 
 
@@ -70,8 +77,13 @@ print("patients", Patient.objects.count(), "audit events", AuditEvent.objects.co
 
 
 def build_db():
-    subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"DROP DATABASE IF EXISTS {DB}"], check=True)
-    subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"CREATE DATABASE {DB}"], check=True)
+    subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"DROP DATABASE IF EXISTS {DB}"],
+        check=True,
+    )
+    subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"CREATE DATABASE {DB}"], check=True
+    )
     manage("migrate", "-v0")
     manage("seed_demo", stdout=subprocess.DEVNULL)
     manage("shell", "-c", SEED)
@@ -104,8 +116,15 @@ class User:
 
     def login(self):
         self.request("GET", "/login/")
-        status, _, _ = self.request("POST", "/login/", {"username": self.username, "password": self.password,
-                                                          "csrfmiddlewaretoken": self.cookies.get("csrftoken", "")})
+        status, _, _ = self.request(
+            "POST",
+            "/login/",
+            {
+                "username": self.username,
+                "password": self.password,
+                "csrfmiddlewaretoken": self.cookies.get("csrftoken", ""),
+            },
+        )
         assert status == 302, f"login failed for {self.username}: {status}"
 
 
@@ -114,8 +133,16 @@ def page_mix():
     sys.path.insert(0, str(ROOT))
     mix = [
         ("floor /health/", "dr.li", lambda u, r: u.request("GET", "/health/")),
-        ("patient list", "dr.li", lambda u, r: u.request("GET", f"/patients/?page={r.randint(1, 20)}")),
-        ("audit browser", "audit.admin", lambda u, r: u.request("GET", f"/audit/?page={r.randint(1, 50)}")),
+        (
+            "patient list",
+            "dr.li",
+            lambda u, r: u.request("GET", f"/patients/?page={r.randint(1, 20)}"),
+        ),
+        (
+            "audit browser",
+            "audit.admin",
+            lambda u, r: u.request("GET", f"/audit/?page={r.randint(1, 50)}"),
+        ),
     ]
     try:
         from bench import load_pages  # written by the screening/infusion apps
@@ -126,8 +153,12 @@ def page_mix():
     return mix
 
 
-PASSWORDS = {"dr.li": "Physician-demo-2026", "audit.admin": "Admin-demo-2026", "pharm.chen": "Pharmacist-demo-2026",
-             "nurse.wang": "Nurse-demo-2026"}
+PASSWORDS = {
+    "dr.li": "Physician-demo-2026",
+    "audit.admin": "Admin-demo-2026",
+    "pharm.chen": "Pharmacist-demo-2026",
+    "nurse.wang": "Nurse-demo-2026",
+}
 
 
 def run(users, seconds):
@@ -163,7 +194,11 @@ def run(users, seconds):
 
 def pct(values, q):
     values = sorted(values)
-    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))] * 1000 if values else float("nan")
+    return (
+        values[min(len(values) - 1, int(round(q * (len(values) - 1))))] * 1000
+        if values
+        else float("nan")
+    )
 
 
 def main():
@@ -175,9 +210,22 @@ def main():
     args = ap.parse_args()
     if not args.skip_build:
         build_db()
-    server = subprocess.Popen([str(ROOT / ".venv/bin/gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{PORT}",
-                               "--workers", str(args.workers), "--threads", "4", "--log-level", "warning"],
-                              cwd=ROOT, env=env())
+    server = subprocess.Popen(
+        [
+            str(ROOT / ".venv/bin/gunicorn"),
+            "config.wsgi",
+            "--bind",
+            f"127.0.0.1:{PORT}",
+            "--workers",
+            str(args.workers),
+            "--threads",
+            "4",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env(),
+    )
     try:
         for _ in range(100):
             try:
@@ -193,12 +241,16 @@ def main():
         server.terminate()
         server.wait(10)
     floor = pct(results["floor /health/"], 0.95)
-    print(f"\n{args.users} users, {args.seconds} s, gunicorn {args.workers} workers × 4 threads, PostgreSQL\n")
+    print(
+        f"\n{args.users} users, {args.seconds} s, gunicorn {args.workers} workers × 4 threads, PostgreSQL\n"
+    )
     print("| page | requests | errors | p50 ms | p95 ms | p95 / floor p95 |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for name, values in results.items():
         p95 = pct(values, 0.95)
-        print(f"| {name} | {len(values)} | {errors[name]} | {pct(values, 0.5):.1f} | {p95:.1f} | {p95 / floor:.2f} |")
+        print(
+            f"| {name} | {len(values)} | {errors[name]} | {pct(values, 0.5):.1f} | {p95:.1f} | {p95 / floor:.2f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -17,7 +17,9 @@ PROD_ENV = {
 
 def _run(args, **env):
     full_env = {
-        k: v for k, v in os.environ.items() if k not in {"APP_ENV", "DATABASE_URL", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"APP_ENV", "DATABASE_URL", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE"}
     }
     full_env.update(env)
     return subprocess.run(
