@@ -193,6 +193,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
+# Lockout counts per client address as the audit trail sees it (TRUSTED_PROXY_COUNT).
+AXES_CLIENT_IP_CALLABLE = "core.middleware.client_ip"
 
 # --- Internationalisation and time ------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -267,6 +269,10 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "ward-app@localhost")
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Reverse proxies in front of the app that each append to X-Forwarded-For (the TLS proxy
+# is one). 0: the client IP is REMOTE_ADDR. Never more than the real number: entries left
+# of the proxies' own are whatever the client sent.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0, maximum=10)
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)

@@ -1,3 +1,4 @@
+import ipaddress
 import re
 import time
 import uuid
@@ -12,6 +13,26 @@ from . import audit, context
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
+def client_ip(request):
+    """The client's address: REMOTE_ADDR, or behind TRUSTED_PROXY_COUNT proxies the entry
+    of X-Forwarded-For that the outermost trusted proxy appended."""
+    remote_addr = request.META.get("REMOTE_ADDR")
+    proxies = settings.TRUSTED_PROXY_COUNT
+    if proxies <= 0:
+        return remote_addr
+    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    forwarded = [part for part in forwarded if part]
+    if not forwarded:
+        return remote_addr
+    # Each proxy appends the address it received from; fewer entries than proxies means
+    # the request skipped some, and the leftmost is then the best we know.
+    candidate = forwarded[-min(proxies, len(forwarded))]
+    try:
+        return ipaddress.ip_address(candidate).compressed
+    except ValueError:
+        return remote_addr
+
+
 class RequestContextMiddleware:
     """Gives every request an id (echoed as X-Request-ID) and records the client IP."""
 
@@ -23,7 +44,7 @@ class RequestContextMiddleware:
         request_id = incoming if _REQUEST_ID_RE.match(incoming) else uuid.uuid4().hex
         request.request_id = request_id
         token = context.set_current(
-            context.RequestContext(request_id=request_id, client_ip=request.META.get("REMOTE_ADDR"))
+            context.RequestContext(request_id=request_id, client_ip=client_ip(request))
         )
         try:
             response = self.get_response(request)

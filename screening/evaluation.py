@@ -14,8 +14,19 @@ from screening.engine import (
     protocol_for,
     validate_facts,
 )
+from screening.engine.i18n import Message, gettext_noop
+from screening.engine.rules._checks import T_NO_ULN_PART
+from screening.engine.units import ANALYTE_LABELS
 
 from .reference import fill_ulns
+
+R_RANGE_UNCONVERTIBLE = gettext_noop(
+    "no ULN: the reference range of {lab} is in {range_unit}, which cannot be converted to {unit}"
+)
+T_RANGE_UNCONVERTIBLE_PART = gettext_noop(
+    "{label} {value}: no ULN, the reference range of {lab} is in {range_unit},"
+    " which cannot be converted to {unit}"
+)
 
 
 def protocol_on(screening_date):
@@ -64,13 +75,45 @@ def evaluate_document(doc):
     errors = validate_facts(doc)
     if errors:
         return errors, None, {}
-    filled_doc, filled = fill_ulns(doc)
+    filled_doc, filled, unconvertible = fill_ulns(doc)
     protocol = protocol_on(_screening_date(filled_doc))
     try:
         evaluation = evaluate(filled_doc, protocol=protocol)
     except ValidationErrors as exc:
         return exc.errors, None, {}
+    _name_unconvertible_ranges(evaluation, unconvertible)
     return [], evaluation, filled
+
+
+def _name_unconvertible_ranges(evaluation, unconvertible):
+    """Replace the engine's generic "no ULN for the reporting lab" with why there is none
+    when a reference range exists but its unit cannot be converted (in place)."""
+    if not unconvertible:
+        return
+
+    def params(path):
+        used = unconvertible[path]
+        return {"lab": used["lab"], "range_unit": used["range_unit"], "unit": used["unit"]}
+
+    def explain(item):
+        path = item.field.removesuffix(".uln")
+        if item.field.endswith(".uln") and path in unconvertible:
+            return dataclasses.replace(item, reason=Message(R_RANGE_UNCONVERTIBLE, params(path)))
+        return item
+
+    by_label = {ANALYTE_LABELS[path.split(".", 1)[1]]: path for path in unconvertible}
+    for result in evaluation.criteria:
+        if not result.missing:
+            continue
+        result.missing = tuple(explain(item) for item in result.missing)
+        parts = []
+        for part in result.reason_parts:
+            path = by_label.get(part.args.get("label"))
+            if part.template == T_NO_ULN_PART and path:
+                part = Message(T_RANGE_UNCONVERTIBLE_PART, {**part.args, **params(path)})
+            parts.append(part)
+        result.reason_parts = tuple(parts)
+    evaluation.missing = tuple(explain(item) for item in evaluation.missing)
 
 
 __all__ = ["PROTOCOLS", "errors_as_fields", "evaluate_document", "protocol_on", "window_days"]

@@ -9,7 +9,7 @@ show it again.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -195,6 +195,7 @@ class Bound:
     stale: str  # "", "stale" or "future"
     observed_on: str
     calc: list  # computed score lines
+    skipped: list = field(default_factory=list)  # newer record values not usable (prefill)
 
     @property
     def anchor(self):
@@ -209,6 +210,7 @@ def bind(indication, facts, *, invalid_inputs=None, errors=None, window_days=28,
     meta = facts.get("meta") or {}
     sources = meta.get("sources") or {}
     uln_sources = meta.get("uln_sources") or {}
+    prefill_skipped = meta.get("prefill_skipped") or {}
     screening_date = _iso(facts.get("screening_date"))
     out = []
     for section in sections_for(indication):
@@ -262,6 +264,7 @@ def bind(indication, facts, *, invalid_inputs=None, errors=None, window_days=28,
                     stale,
                     observed.isoformat() if observed else "",
                     calc_lines(g, value) if g.calc else [],
+                    list(prefill_skipped.get(g.path) or []),
                 )
             )
         out.append((section, bound))

@@ -16,6 +16,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 from screening.engine import mmt8_total
+from screening.engine.bvas import BVAS_NOT_MAJOR, bvas_item_is_major
 from screening.engine.calculators import (
     ESSDAI_DOMAINS,
     HAQ_DI_CATEGORIES,
@@ -773,10 +774,19 @@ class Group:
                 name = r.text(f"{q}.item")
                 if not name:
                     continue
+                ticked = bool(r.text(f"{q}.major"))
+                if ticked and name in BVAS_NOT_MAJOR:
+                    # Said aloud rather than dropped: the instrument decides, not the tick.
+                    r.error(
+                        f"{q}.major",
+                        _("%(item)s is not a major item in BVAS v3.")
+                        % {"item": BVAS_ITEM_LABELS.get(name, name)},
+                    )
+                # A major item stays major whatever the tick (A-AAV-2, A-AAV-4).
                 items.append(
                     {
                         "item": name,
-                        "major": bool(r.text(f"{q}.major")),
+                        "major": bvas_item_is_major(name, ticked),
                         "new": bool(r.text(f"{q}.new")),
                     }
                 )

@@ -8,6 +8,11 @@ in, flagged stale, and the engine leaves its criterion unknown until a recent va
 entered. (The ward records no vital signs outside infusions; SpO₂, NYHA and the echo are
 entered in the screening form.)
 
+A lab result in a unit the engine cannot convert is not used: the newest convertible
+result is used instead, and the skipped result is kept in
+``facts["meta"]["prefill_skipped"]`` and named beside the input, so nobody wonders why an
+older value was filled in (or none).
+
 A newer observation replaces a prefilled value, or an empty one, or one typed by hand
 with an older date; a value typed by hand with the same or a later date is kept.
 """
@@ -35,8 +40,13 @@ def _end_of_day(day):
     )
 
 
-def latest_records(patient, screening_date):
-    """{facts path: (value dict, source dict)} from the newest records up to the date."""
+def latest_records(patient, screening_date, skipped=None):
+    """{facts path: (value dict, source dict)} from the newest records up to the date.
+
+    Lab results in a unit the engine does not know are passed over for the next older
+    one; when ``skipped`` is a dict, each passed-over result newer than the one used is
+    added to ``skipped[path]`` (a list, newest first) with the reason.
+    """
     until = _end_of_day(screening_date)
     found = {}
     weight = (
@@ -70,11 +80,22 @@ def latest_records(patient, screening_date):
             continue
         key = CORE_TO_ENGINE[result.analyte]
         unit = engine_unit(key, result.unit)
-        if unit is None:  # a unit the engine does not know: leave it for a person
-            wanted.discard(result.analyte)
+        day = _local(result.observed_at).date().isoformat()
+        if unit is None:
+            # A unit the engine does not know: try the next older result, and say so.
+            if skipped is not None:
+                skipped.setdefault(f"labs.{key}", []).append(
+                    {
+                        "id": result.pk,
+                        "lab": result.lab,
+                        "value": _text(number(result.value)),
+                        "unit": result.unit,
+                        "date": day,
+                        "reason": "unit",
+                    }
+                )
             continue
         wanted.discard(result.analyte)
-        day = _local(result.observed_at).date().isoformat()
         value = number(result.value)
         found[f"labs.{key}"] = (
             {"value": value, "unit": unit, "date": day, "lab": result.lab},
@@ -111,7 +132,8 @@ def apply_prefill(facts, patient, screening_date):
         if get_path(doc, path) != value:
             set_path(doc, path, value)
             changed.append(path)
-    for path, (value, source) in latest_records(patient, screening_date).items():
+    skipped = {}
+    for path, (value, source) in latest_records(patient, screening_date, skipped).items():
         current = get_path(doc, path)
         if _should_replace(current, sources.get(path), value):
             kept = (
@@ -128,6 +150,10 @@ def apply_prefill(facts, patient, screening_date):
                 changed.append(path)
             sources[path] = source
     meta["sources"] = sources
+    if skipped:
+        meta["prefill_skipped"] = skipped
+    else:
+        meta.pop("prefill_skipped", None)
     return doc, changed
 
 

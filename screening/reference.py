@@ -4,7 +4,10 @@ The engine compares a lab value with the reporting lab's ULN. ULNs are data
 (``core.ReferenceRange``: per lab, analyte and sex, editable by the administrator), never
 constants: a lab entry without a ``uln`` gets the matching range's upper limit, for the
 patient's sex first and then the range for any sex (""), converted to the value's unit.
-Without a matching range the ULN stays missing and the engine says so (UNKNOWN).
+Without a matching range the ULN stays missing and the engine says so (UNKNOWN). A
+matching range in a unit that cannot be converted to the value's unit is not silence
+either: ``fill_ulns`` reports it and ``screening.evaluation`` names it in the
+criterion's reason and missing list.
 """
 
 from decimal import Decimal, InvalidOperation
@@ -70,26 +73,29 @@ class ReferenceRanges:
         return self._by_key.get((lab, core, ""))
 
     def uln(self, lab, analyte_key, sex, unit):
-        """(ULN in ``unit``, the range used) or (None, None)."""
+        """(ULN in ``unit``, the range used); (None, range) when the range's unit cannot
+        be converted to ``unit``; (None, None) without a usable range."""
         found = self.find(lab, analyte_key, sex)
         if found is None or found.upper is None or found.upper <= 0:
             return None, None
         try:
             value = convert(analyte_key, Decimal(found.upper), found.unit, unit)
         except (UnitError, InvalidOperation):
-            return None, None
+            return None, found  # a range exists, in a unit that cannot be converted
         return value, found
 
 
 def fill_ulns(doc, ranges=None):
     """A copy of a facts document with every lab's missing ``uln`` filled from the ranges.
 
-    Returns (document, filled) where ``filled`` maps "labs.<key>" to a description of the
-    reference range used. The input is not modified; anything malformed is left as it
-    is for validation to report.
+    Returns (document, filled, unconvertible): ``filled`` maps "labs.<key>" to a
+    description of the reference range used; ``unconvertible`` maps "labs.<key>" to the
+    range that matched but is in a unit the value's unit cannot be converted from (no
+    ULN, said aloud by the caller). The input is not modified; anything malformed is
+    left as it is for validation to report.
     """
     if not isinstance(doc, dict) or not isinstance(doc.get("labs"), dict):
-        return doc, {}
+        return doc, {}, {}
     labs = doc["labs"]
     patient = doc.get("patient") if isinstance(doc.get("patient"), dict) else {}
     sex = patient.get("sex") if isinstance(patient.get("sex"), str) else None
@@ -99,11 +105,12 @@ def fill_ulns(doc, ranges=None):
         if isinstance(entry, dict) and isinstance(entry.get("lab"), str)
     }
     if not wanted:
-        return doc, {}
+        return doc, {}, {}
     if ranges is None:
         ranges = ReferenceRanges(labs=wanted)
     new_labs = dict(labs)
     filled = {}
+    unconvertible = {}
     for key, entry in labs.items():
         if not isinstance(entry, dict) or entry.get("uln") is not None:
             continue
@@ -114,6 +121,13 @@ def fill_ulns(doc, ranges=None):
             continue
         uln, used = ranges.uln(lab, key, sex, unit)
         if uln is None:
+            if used is not None:
+                unconvertible[f"labs.{key}"] = {
+                    "reference_range": used.pk,
+                    "lab": used.lab,
+                    "range_unit": used.unit,
+                    "unit": unit,
+                }
             continue
         new_labs[key] = {**entry, "uln": number(uln)}
         filled[f"labs.{key}"] = {
@@ -125,5 +139,5 @@ def fill_ulns(doc, ranges=None):
             "uln": number(uln),
         }
     if not filled:
-        return doc, {}
-    return {**doc, "labs": new_labs}, filled
+        return doc, {}, unconvertible
+    return {**doc, "labs": new_labs}, filled, unconvertible

@@ -40,7 +40,9 @@ SLEDAI_LABELS = {
 }
 
 # BVAS v3 items by organ system (Mukhtyar et al. 2009). The stored item is the English
-# name; whether an item counts as "major" is the assessor's call, ticked per item.
+# name. Whether an item counts as "major" is fixed for most items by
+# screening.engine.bvas (BVAS_MAJOR / BVAS_NOT_MAJOR); only the rest are the assessor's
+# call, ticked per item (docs/notes/screening.md).
 BVAS_ITEMS = [
     (
         gettext_lazy("General"),

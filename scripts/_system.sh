@@ -4,6 +4,21 @@
 log() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 die() { printf '\n\033[31mERROR: %s\033[0m\n' "$*" >&2; exit 1; }
 
+# stop_process_groups PID... — TERM the process groups led by these pids (started with
+# setsid), wait up to 10 s, then KILL what is left. Signals nothing else.
+stop_process_groups() {
+  local pid alive
+  [ $# -eq 0 ] && return 0
+  for pid in "$@"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
+  for _ in $(seq 20); do
+    alive=0
+    for pid in "$@"; do kill -0 -- "-$pid" 2>/dev/null && alive=1; done
+    [ "$alive" -eq 0 ] && return 0
+    sleep 0.5
+  done
+  for pid in "$@"; do kill -KILL -- "-$pid" 2>/dev/null || true; done
+}
+
 # ensure_packages CMD_OR_TEST:PACKAGE ... — installs the Debian packages that are missing.
 ensure_packages() {
   local missing=() spec check pkg
@@ -30,6 +45,12 @@ ensure_venv() {
     || die "Python 3.11 or newer is required (found $("$py" --version 2>&1))."
   [ -x .venv/bin/python ] || { log "Creating .venv"; "$py" -m venv .venv; }
   log "Installing Python packages from $1"
-  .venv/bin/python -m pip install -q --disable-pip-version-check -r "$1" 2>&1 | grep -v "^WARNING: Location" || true
+  # grep only hides pip's noise; pip's own exit status (PIPESTATUS[0]) decides. The `||`
+  # keeps `set -e`/pipefail from ending the script before the message below.
+  local pip_status=0
+  { .venv/bin/python -m pip install -q --disable-pip-version-check -r "$1" 2>&1 \
+      | grep -v "^WARNING: Location"; pip_status=${PIPESTATUS[0]}; } || true
+  [ "$pip_status" -eq 0 ] \
+    || die "pip could not install the packages from $1 (exit status $pip_status; see pip's output above)."
   .venv/bin/python -m pip check >/dev/null || die "pip reports broken requirements (run .venv/bin/pip check)."
 }

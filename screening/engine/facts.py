@@ -16,6 +16,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
+from .bvas import bvas_item_is_major
 from .calculators import (
     BvasCounts,
     BvasItem,
@@ -434,7 +435,11 @@ def _aav(block: Mapping) -> AavFacts:
     if assessments is not None:
         parsed = []
         for assessment in assessments:
-            items = tuple(BvasItem(i["item"], i["major"], i["new"]) for i in assessment["items"])
+            # Major status is fixed by the instrument where it can be (A-AAV-2, A-AAV-4).
+            items = tuple(
+                BvasItem(i["item"], bvas_item_is_major(i["item"], i["major"]), i["new"])
+                for i in assessment["items"]
+            )
             parsed.append(BvasAssessment(_iso(assessment["date"]), items, bvas_counts(items)))
         parsed_assessments = tuple(sorted(parsed, key=lambda a: a.date))
     parsed_response = None

@@ -1,12 +1,13 @@
 import pytest
+from django.apps import apps
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import IntegrityError, InternalError, ProgrammingError, connection, transaction
 
 from core import audit
 from core.models import AuditEvent, Patient
-from core.querysets import AuditBypassError
-from tests.factories import make_patient
+from core.querysets import AuditBypassError, AuditedQuerySet
+from tests.factories import add_weight, make_patient
 
 pytestmark = pytest.mark.django_db
 
@@ -81,7 +82,52 @@ def test_queryset_update_on_an_audited_model_is_impossible(patient):
     assert patient.name == "Alice Example"
 
 
-def test_bulk_writes_on_an_audited_model_are_impossible(ward_a, patient):
+def _audited_managers():
+    """Every (model, manager name) whose queryset is an AuditedQuerySet, in every app."""
+    found = []
+    for model in apps.get_models():
+        for manager in model._meta.managers:
+            if isinstance(manager.get_queryset(), AuditedQuerySet):
+                found.append(
+                    pytest.param(model, manager.name, id=f"{model._meta.label}.{manager.name}")
+                )
+    return found
+
+
+AUDITED_MANAGERS = _audited_managers()
+
+
+def test_the_audited_models_are_all_found():
+    labels = {p.values[0]._meta.label for p in AUDITED_MANAGERS}
+    assert {"core.Patient", "core.Measurement", "core.LabResult"} <= labels
+    assert any(label.startswith("screening.") for label in labels)
+    assert any(label.startswith("infusion.") for label in labels)
+
+
+def _bypass_attempts(model, manager):
+    some_field = next(f.name for f in model._meta.concrete_fields if not f.primary_key)
+    return {
+        "update": lambda: manager.all().update(**{some_field: None}),
+        "delete": lambda: manager.all().delete(),
+        "bulk_create": lambda: manager.bulk_create([model()]),
+        "bulk_update": lambda: manager.bulk_update([model()], [some_field]),
+        "update_or_create": lambda: manager.update_or_create(pk=0, defaults={}),
+    }
+
+
+@pytest.mark.parametrize("model,manager_name", AUDITED_MANAGERS)
+@pytest.mark.parametrize(
+    "operation", ["update", "delete", "bulk_create", "bulk_update", "update_or_create"]
+)
+def test_bulk_writes_on_every_audited_model_are_impossible(model, manager_name, operation):
+    manager = getattr(model, manager_name)
+    rows_before = manager.count()
+    with pytest.raises(AuditBypassError, match="would skip the audit trail"):
+        _bypass_attempts(model, manager)[operation]()
+    assert manager.count() == rows_before
+
+
+def test_bulk_writes_leave_the_patient_untouched(ward_a, patient):
     with pytest.raises(AuditBypassError):
         Patient.objects.bulk_create(
             [
@@ -94,6 +140,17 @@ def test_bulk_writes_on_an_audited_model_are_impossible(ward_a, patient):
         Patient.objects.bulk_update([patient], ["name"])
     with pytest.raises(AuditBypassError):
         Patient.objects.filter(pk=patient.pk).delete()
+    assert Patient.objects.filter(pk=patient.pk, name="Alice Example").exists()
+    assert not Patient.objects.filter(hospital_number="X1").exists()
+
+
+def test_related_managers_of_a_patient_refuse_bulk_writes_too(patient, nurse):
+    add_weight(patient, nurse, 60)
+    with pytest.raises(AuditBypassError):
+        patient.measurements.update(value=99)
+    with pytest.raises(AuditBypassError):
+        patient.lab_results.all().delete()
+    assert patient.measurements.get().value == 60
 
 
 def test_audit_rows_cannot_be_edited_through_the_orm_either(physician):

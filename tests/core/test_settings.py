@@ -36,6 +36,7 @@ def _run(args, **env):
         ("CELERY_BROKER_URL", "amqp://x", "use redis://"),
         ("COLD_CHAIN_HARD_LIMIT_HOURS", "13", "outside 8..12"),
         ("APP_ENV", "staging", "must be development, test or production"),
+        ("TRUSTED_PROXY_COUNT", "-1", "TRUSTED_PROXY_COUNT=-1 is outside 0..10"),
     ],
 )
 def test_a_bad_environment_value_stops_the_app_with_its_name(name, value, needle):
@@ -61,3 +62,14 @@ def test_check_deploy_is_clean_with_production_settings():
     result = _run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], **PROD_ENV)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize("value,expected", [(None, "0"), ("1", "1"), ("2", "2")])
+def test_trusted_proxy_count_comes_from_the_environment(value, expected):
+    result = _run(
+        ["-c", "from django.conf import settings; print(settings.TRUSTED_PROXY_COUNT)"],
+        DJANGO_SETTINGS_MODULE="config.settings",
+        TRUSTED_PROXY_COUNT=value or "",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == expected

@@ -17,6 +17,7 @@ def test_it_accepts_gpa_or_mpa(diagnosis, status):
 
 def test_it_is_unknown_without_a_diagnosis():
     c = case("AAV").delete("aav.chcc_2012_diagnosis")
+    assert c.status("A-AAV-1") == "unknown"
     assert c.missing_fields("A-AAV-1") == ["aav.chcc_2012_diagnosis"]
 
 
@@ -204,3 +205,61 @@ def test_it_is_unknown_without_the_response_or_the_history():
     c = case("AAV").delete("aav.response.date")
     assert c.status("A-AAV-4") == "unknown"
     assert "aav.response.date" in c.missing_fields("A-AAV-4")
+
+
+# --- BVAS v3 major items are fixed by the instrument (A-AAV-2, A-AAV-4) ----------------
+
+
+def named(*names, major=False, new=True):
+    return [{"item": name, "major": major, "new": new} for name in names]
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        "Gangrene",
+        "Retinal changes",
+        "Sensorineural hearing loss",
+        "Massive haemoptysis or alveolar haemorrhage",
+        "Respiratory failure",
+        "Ischaemic abdominal pain",
+        "Rise in serum creatinine > 30% or fall in CrCl > 25%",
+        "Cerebrovascular accident",
+        "Spinal cord lesion",
+        "Cranial nerve palsy",
+        "Mononeuritis multiplex",
+    ],
+)
+def test_a_fixed_major_item_is_major_even_when_not_ticked(item):
+    c = case("AAV").set("aav.bvas_assessments.3.items", named(item, major=False, new=False))
+    result = c.result("A-AAV-2")
+    assert result.status.value == "met"
+    assert result.values["bvas_major_items"] == 1
+    assert result.values["bvas_other_items"] == 0
+
+
+def test_a_minor_item_ticked_major_does_not_count_as_major():
+    c = case("AAV").set(
+        "aav.bvas_assessments.3.items", named("Myalgia", "Fever ≥ 38.0 °C", major=True)
+    )
+    result = c.result("A-AAV-2")
+    assert result.status.value == "not_met"
+    assert result.values["bvas_major_items"] == 0
+    assert result.values["bvas_other_items"] == 2
+
+
+@pytest.mark.parametrize(("ticked", "status"), [(True, "met"), (False, "not_met")])
+def test_an_item_whose_major_status_is_uncertain_keeps_the_assessors_tick(ticked, status):
+    # Scleritis (major in BVAS/WG) and episcleritis (not) share one BVAS v3 item.
+    c = case("AAV").set(
+        "aav.bvas_assessments.3.items", named("Scleritis or episcleritis", major=ticked)
+    )
+    assert c.status("A-AAV-2") == status
+
+
+def test_a_relapse_with_an_unticked_fixed_major_item_is_a_relapse():
+    # One new item, once, is a relapse only because gangrene is major by the instrument.
+    c = relapse_on(case("AAV"), "2026-04-02", named("Gangrene", major=False))
+    assert c.status("A-AAV-4") == "met"
+    c = relapse_on(case("AAV"), "2026-04-02", named("Purpura", major=True))
+    assert c.status("A-AAV-4") == "not_met"

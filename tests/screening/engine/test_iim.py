@@ -28,8 +28,10 @@ def test_it_needs_probability_55_and_a_listed_subtype(probability, subtype, stat
 
 def test_it_is_unknown_without_probability_or_subtype():
     c = case("IIM").delete("iim.classification_probability_percent")
+    assert c.status("A-IIM-1") == "unknown"
     assert c.missing_fields("A-IIM-1") == ["iim.classification_probability_percent"]
     c = case("IIM").delete("iim.subtype")
+    assert c.status("A-IIM-1") == "unknown"
     assert c.missing_fields("A-IIM-1") == ["iim.subtype"]
 
 

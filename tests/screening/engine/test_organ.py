@@ -212,6 +212,7 @@ def test_it_names_nyha_in_roman_numerals():
 )
 def test_each_cardiac_finding_is_needed(field):
     c = case("SLE").delete(f"organ_function.{field}")
+    assert c.status("A-ORG-5") == "unknown"
     assert c.missing_fields("A-ORG-5") == [f"organ_function.{field}"]
 
 
@@ -233,4 +234,5 @@ def test_it_applies_the_lung_criteria(path, value, status):
 
 def test_it_is_unknown_with_a_stale_spo2():
     c = case("SLE").observed("organ_function.spo2_room_air_percent", 97, days_before=29)
+    assert c.status("A-ORG-6") == "unknown"
     assert c.missing_fields("A-ORG-6") == ["organ_function.spo2_room_air_percent"]

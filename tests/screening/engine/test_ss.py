@@ -34,6 +34,7 @@ def test_it_reads_the_2016_classification(answer, status):
 
 def test_it_is_unknown_without_the_classification():
     c = case("SS").delete("ss.acr_eular_2016_met")
+    assert c.status("A-SS-1") == "unknown"
     assert c.missing_fields("A-SS-1") == ["ss.acr_eular_2016_met"]
 
 
@@ -68,6 +69,16 @@ def test_either_saliva_flow_suffices(stimulated, unstimulated, status):
     c = case("SS").observed("ss.stimulated_whole_saliva_ml_per_min", stimulated)
     c.observed("ss.unstimulated_whole_saliva_ml_per_min", unstimulated)
     assert c.status("A-SS-3") == status
+
+
+def test_it_is_unknown_when_neither_flow_decides():
+    c = case("SS").delete("ss.stimulated_whole_saliva_ml_per_min")
+    c.delete("ss.unstimulated_whole_saliva_ml_per_min")
+    assert c.status("A-SS-3") == "unknown"
+    # One flow below its threshold and the other missing: still undecided.
+    c.observed("ss.stimulated_whole_saliva_ml_per_min", 0.049)
+    assert c.status("A-SS-3") == "unknown"
+    assert c.missing_fields("A-SS-3") == ["ss.unstimulated_whole_saliva_ml_per_min"]
 
 
 def test_it_names_the_flows():
