@@ -3,7 +3,8 @@
 - Only static files are readable: `/static/...` URLs are served from disk through
   Django's static finders; every other file:// path and every network URL is refused
   (`RefusedURL`). User text reaches the PDF through Django templates, so it is escaped.
-- One FontConfiguration per process (fonts are loaded once); the CJK font comes from
+- One FontConfiguration per process (fonts are loaded once) and one render at a time
+  per process (WeasyPrint's C libraries are not thread-safe); the CJK font comes from
   the system (Debian's fonts-noto-cjk, installed by the set-up scripts).
 - Rendered PDFs are cached on disk by the SHA-256 of their HTML: a record that has not
   changed is never rendered twice, so the request path renders only what is new.
@@ -11,6 +12,7 @@
 
 import hashlib
 import mimetypes
+import os
 import threading
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -74,11 +76,19 @@ def _font_configuration():
         return _font_config
 
 
+# Pango and fontconfig under WeasyPrint are not thread-safe: two threads rendering at
+# once abort the whole process (seen with gunicorn --threads). Rendering is CPU-bound and
+# holds the GIL anyway, so one render at a time per process costs nothing in throughput.
+_render_lock = threading.Lock()
+
+
 def html_to_pdf(html, *, fetcher=None):
     weasyprint = _weasy()
     fetcher = fetcher or StaticOnlyFetcher()
-    document = weasyprint.HTML(string=html, base_url="file:///", url_fetcher=fetcher)
-    return document.write_pdf(font_config=_font_configuration())
+    font_config = _font_configuration()
+    with _render_lock:
+        document = weasyprint.HTML(string=html, base_url="file:///", url_fetcher=fetcher)
+        return document.write_pdf(font_config=font_config)
 
 
 def render_pdf(template_name, context, *, language=None):
@@ -92,7 +102,9 @@ def render_pdf(template_name, context, *, language=None):
         return cached.read_bytes()
     pdf = html_to_pdf(html)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = cached.with_suffix(".tmp")
+    # A name of its own per writer: two requests rendering the same record at once must
+    # not rename each other's half-written file away.
+    tmp = cached.with_suffix(f".{os.getpid()}-{threading.get_ident()}.tmp")
     tmp.write_bytes(pdf)
     tmp.replace(cached)
     return pdf

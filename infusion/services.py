@@ -341,6 +341,29 @@ def episode_preview(*, patient, data):
 def _gate(preview, *, override_reason, acknowledged):
     if preview.errors:
         raise InvalidPlanInput(preview.errors)
+    dose = preview.plan.dose
+    if not dose.ordered_cells:
+        # The preview may go without a dose (it shows the range); an episode may not: the
+        # plan drafts no MSC order without one (planning.planned_orders).
+        message = _(
+            "Give the MSC dose: without it no MSC infusion order can be drafted (B-DOSE-1)."
+        )
+        if dose.min_cells and dose.max_cells:
+            message = _(
+                "Give the MSC dose: without it no MSC infusion order can be drafted; for "
+                "%(kg)s kg the range is %(min_e6)s–%(max_e6)s × 10⁶ cells (1–2 × 10⁶/kg, "
+                "B-DOSE-1, R3 1B)."
+            ) % {
+                "kg": format(Decimal(dose.weight_kg).normalize(), "f"),
+                "min_e6": format((Decimal(dose.min_cells) / 1_000_000).normalize(), "f"),
+                "max_e6": format((Decimal(dose.max_cells) / 1_000_000).normalize(), "f"),
+            }
+        raise ActionRefused(
+            message,
+            code="dose",
+            findings=[f for f in dose.findings if f.rule_id == "B-DOSE-1"],
+            field_errors={"dose_cells": [_("Required.")]},
+        )
     if preview.blocking:
         raise ActionRefused(
             _("The plan is blocked; correct the inputs first."),
@@ -1253,8 +1276,8 @@ def infusion_start(*, episode, actor, at=None):
 
     Refused when the MSC order is not verified, when the out-of-fridge time is missing,
     or when the infusion could not end before the cold-chain hard limit (B-ADM-1).
-    Warnings (room-temperature time outside 10–20 min, dexamethasone not recorded as
-    given) are returned and audited.
+    Warnings (an end after the cold-chain "late from" time, room-temperature time outside
+    10–20 min, dexamethasone not recorded as given) are returned and audited.
     """
     at = at or _now()
     _chart_write(episode, actor, at, _("The start time"))
@@ -1303,6 +1326,23 @@ def infusion_start(*, episode, actor, at=None):
                 code="cold_chain",
             )
         warnings = []
+        if projected_end > episode.cold_chain_late_from:
+            # B-ADM-1: generally complete within 8–12 h of preparation; past the "late from"
+            # time the start is allowed (the hard limit above refuses) but the nurse is told.
+            warnings.append(
+                _(
+                    "Starting at %(at)s the infusion would end at %(end)s, more than %(hours)s h "
+                    "after preparation (late from %(late)s, B-ADM-1); it must be complete by "
+                    "%(limit)s."
+                )
+                % {
+                    "at": _local(at),
+                    "end": _local(projected_end),
+                    "hours": f"{settings.late_warning_minutes / 60:g}",
+                    "late": _local(episode.cold_chain_late_from),
+                    "limit": _local(episode.cold_chain_must_complete_by),
+                }
+            )
         fridge = check_out_of_fridge(
             episode.out_of_fridge_at, at, settings, display_zone=ward_zone()
         )

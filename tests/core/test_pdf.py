@@ -49,3 +49,15 @@ def test_user_text_is_escaped_and_chinese_renders(settings, tmp_path):
         render_pdf("pdf/base.html", {"ward_time_zone": "Asia/Shanghai"}, language="zh-hans") == pdf
     )
     assert len(list(tmp_path.glob("pdf-cache/*.pdf"))) == 1
+
+
+def test_the_same_record_rendered_by_several_requests_at_once_never_fails(settings, tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    settings.VAR_DIR = tmp_path
+    context = {"ward_time_zone": "Asia/Shanghai"}
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        pdfs = list(pool.map(lambda _: render_pdf("pdf/base.html", context), range(8)))
+    assert all(pdf.startswith(b"%PDF") for pdf in pdfs)
+    assert len(list(tmp_path.glob("pdf-cache/*.pdf"))) == 1
+    assert not list(tmp_path.glob("pdf-cache/*.tmp"))

@@ -328,3 +328,116 @@ def test_after_the_infusion_the_chart_shows_the_cyclophosphamide_hold(
     end = run_infusion(verified_episode, nurse)
     body = login(nurse).get(chart_url(verified_episode)).content.decode()
     assert timezone.localtime(end + timedelta(hours=48)).strftime("%Y-%m-%d %H:%M") in body
+
+
+def _hm(value):
+    return timezone.localtime(value).strftime("%H:%M")
+
+
+def _countdown(value):
+    """What _countdown.html renders for a deadline: the local time and the epoch seconds."""
+    return (
+        f"{_hm(value)}</time> "
+        f'<span class="countdown" data-deadline="{int(value.timestamp())}" aria-hidden="true">'
+    )
+
+
+def test_a_start_that_would_end_after_the_late_from_time_warns(verified_episode, nurse, login):
+    ep = verified_episode
+    # Prepared 2 h before the planned start: "late from" is start + 6 h, the hard limit
+    # start + 10 h. Started 10 min before "late from", the 32.5 min infusion ends after it.
+    start = ep.cold_chain_late_from - timedelta(minutes=10)
+    with time_machine.travel(start - timedelta(minutes=1), tick=False):
+        prepare(ep, nurse, start - timedelta(minutes=1))
+    with time_machine.travel(start, tick=False):
+        response = login(nurse).post(chart_url(ep, "start/"), {}, HTTP_HX_REQUEST="true")
+    body = response.content.decode()
+    assert response.status_code == 200
+    ep.refresh_from_db()
+    assert ep.status == EpisodeStatus.IN_PROGRESS  # a warning, not a refusal
+    alert = body[body.index('id="chart-alert"') :]
+    alert = alert[: alert.index("</div>")]
+    projected = start + (ep.planned_end - ep.planned_start)
+    assert f"would end at {timezone.localtime(projected).strftime('%Y-%m-%d %H:%M')}" in alert
+    assert "more than 8 h after preparation" in alert and "B-ADM-1" in alert
+    limit = timezone.localtime(ep.cold_chain_must_complete_by).strftime("%Y-%m-%d %H:%M")
+    assert f"must be complete by {limit}" in alert
+    event = AuditEvent.objects.get(action="infusion_start")
+    assert any("B-ADM-1" in w for w in event.new_values["warnings"])
+
+
+def test_a_start_ending_before_the_late_from_time_has_no_cold_chain_warning(
+    verified_episode, nurse
+):
+    ep = verified_episode
+    start = ep.cold_chain_late_from - timedelta(minutes=33)  # ends 30 s before "late from"
+    with time_machine.travel(start, tick=False):
+        prepare(ep, nurse, start)
+        result = services.infusion_start(episode=ep, actor=nurse, at=start)
+    assert not any("B-ADM-1" in w for w in result.warnings)
+
+
+def test_the_chart_counts_down_the_room_temperature_window_and_the_cold_chain_limit(
+    verified_episode, nurse, login
+):
+    ep = verified_episode
+    start = ep.planned_start
+    with time_machine.travel(start - timedelta(minutes=15), tick=False):
+        services.infusion_record_received(episode=ep, actor=nurse)
+        services.infusion_record_out_of_fridge(episode=ep, actor=nurse)
+        ep.refresh_from_db()
+        body = login(nurse).get(chart_url(ep)).content.decode()
+    room = body[body.index('class="room-temp"') :]
+    room = room[: room.index("</div>")]
+    assert "Room temperature: start from" in room and "at the latest" in room
+    assert _countdown(ep.out_of_fridge_at + timedelta(minutes=10)) in room
+    assert _countdown(ep.out_of_fridge_at + timedelta(minutes=20)) in room
+    cold = body[body.index('class="cold') :]
+    cold = cold[: cold.index("</li>")]
+    assert f"late from {_hm(ep.cold_chain_late_from)}" in cold
+    assert "hard limit" in cold and _countdown(ep.cold_chain_must_complete_by) in cold
+    assert "B-ADM-1 (§3.7)" in cold
+    # Once started, the room-temperature countdown is gone; the cold chain still counts down.
+    with time_machine.travel(start, tick=False):
+        services.infusion_start(episode=ep, actor=nurse, at=start)
+        body = login(nurse).get(chart_url(ep)).content.decode()
+    assert 'class="room-temp"' not in body
+    assert _countdown(ep.cold_chain_must_complete_by) in body
+    run_infusion_end(ep, nurse, start + timedelta(minutes=34))
+    body = login(nurse).get(chart_url(ep)).content.decode()
+    cold = body[body.index('class="cold') :]
+    cold = cold[: cold.index("</li>")]
+    assert 'class="countdown"' not in cold  # ended: the limit is shown, no countdown
+    assert f"hard limit {_hm(ep.cold_chain_must_complete_by)}" in cold
+
+
+def run_infusion_end(ep, nurse, at):
+    with time_machine.travel(at, tick=False):
+        services.infusion_end(episode=ep, actor=nurse)
+    ep.refresh_from_db()
+    return ep.ended_at
+
+
+def _vitals_li(body):
+    at = body.index('<span class="step-name">Vital signs')
+    start = body.rindex("<li", 0, at)
+    return body[start : body.index("</li>", at)]
+
+
+def test_the_chart_prompts_vital_signs_when_they_are_due(verified_episode, nurse, login):
+    ep = verified_episode
+    start = ep.planned_start
+    with time_machine.travel(start, tick=False):
+        prepare(ep, nurse, start)
+        services.infusion_start(episode=ep, actor=nurse, at=start)
+    with time_machine.travel(start + timedelta(minutes=14), tick=False):
+        li = _vitals_li(login(nurse).get(chart_url(ep)).content.decode())
+    assert 'class=""' in li and "Check now" not in li
+    assert "next check" in li and _countdown(start + timedelta(minutes=15)) in li
+    with time_machine.travel(start + timedelta(minutes=15), tick=False):
+        li = _vitals_li(login(nurse).get(chart_url(ep)).content.decode())
+        assert 'class="due"' in li and "<strong>Check now</strong>" in li
+        services.vitals_record(episode=ep, actor=nurse, values=NORMAL)
+        li = _vitals_li(login(nurse).get(chart_url(ep)).content.decode())
+    # Recorded: the next check is one interval after this one.
+    assert "Check now" not in li and _countdown(start + timedelta(minutes=30)) in li

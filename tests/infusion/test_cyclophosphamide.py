@@ -92,7 +92,7 @@ def test_during_the_infusion_it_is_stopped(verified_episode, physician):
 
 
 def test_an_override_needs_a_reason_and_a_second_physician_with_their_password(
-    verified_episode, nurse, physician, physician2
+    verified_episode, nurse, physician, physician2, pharmacist
 ):
     end = run_infusion(verified_episode, nurse)
     at = end + timedelta(hours=24)
@@ -143,8 +143,38 @@ def test_an_override_needs_a_reason_and_a_second_physician_with_their_password(
     event = AuditEvent.objects.get(action="cyclophosphamide_hold_override")
     assert event.actor == physician and event.reason == "Severe NPSLE flare"
     assert event.new_values["second_physician"] == physician2.pk
-    # The overridden order goes through signing and, when given inside the hold, is allowed.
+    # The overridden order goes through signing, verification and, given inside the hold,
+    # administration; no step is stopped and each is audited.
     services.order_sign(order=order, actor=physician, password=PASSWORD)
+    services.order_verify(order=order, actor=pharmacist, password=PASSWORD)
+    with time_machine.travel(at + timedelta(minutes=5), tick=False):
+        assert not services.cyclophosphamide_order_check(
+            patient=verified_episode.patient, at=timezone.now()
+        ).allowed  # still inside the 48 h hold
+        given = services.order_administer(order=order, actor=nurse)
+    order.refresh_from_db()
+    assert order.status == OrderStatus.ADMINISTERED
+    assert given.given_at == at + timedelta(minutes=5) and given.dose == Decimal("500")
+    live = {s.meaning: s.signer for s in order.signatures.filter(voided_at__isnull=True)}
+    assert live == {
+        SignatureMeaning.PRESCRIBED: physician,
+        SignatureMeaning.HOLD_OVERRIDE: physician2,
+        SignatureMeaning.VERIFIED: pharmacist,
+    }
+    assert event.new_values["second_signature"] == override.pk
+    assert event.new_values["hold_until"] is not None
+    events = AuditEvent.objects.filter(object_id=str(order.pk))
+    sign = events.get(action="order_sign")
+    assert sign.actor == physician and sign.new_values["status"] == "signed"
+    verify = events.get(action="order_verify")
+    assert verify.actor == pharmacist and verify.new_values["status"] == "verified"
+    status = events.get(action="order_status")
+    assert status.actor == nurse and status.new_values["status"] == "administered"
+    administered = AuditEvent.objects.get(action="order_administer", object_id=str(given.pk))
+    assert administered.actor == nurse and administered.new_values["order"] == order.pk
+    assert not AuditEvent.objects.filter(
+        action="cyclophosphamide_stopped", object_id=str(order.pk)
+    ).exists()
 
 
 def test_editing_an_overridden_order_voids_the_second_signature(

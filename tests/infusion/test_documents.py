@@ -152,3 +152,53 @@ def test_an_unchanged_record_is_served_from_the_cache(verified_episode, physicia
     first = client.get(f"/infusion/episodes/{verified_episode.pk}/order-sheet.pdf").content
     assert len(list((tmp_path / "pdf-cache").glob("*.pdf"))) == 1
     assert client.get(f"/infusion/episodes/{verified_episode.pk}/order-sheet.pdf").content == first
+
+
+def _given_record_text(episode, nurse, viewer, login):
+    services.order_administer(order=order_of(episode, OrderKind.DEXAMETHASONE), actor=nurse)
+    end = run_infusion(episode, nurse)
+    with time_machine.travel(end + timedelta(minutes=2), tick=False):
+        return pdf_text(login(viewer).get(f"/infusion/episodes/{episode.pk}/infusion-record.pdf"))
+
+
+def test_the_mar_shows_who_prescribed_and_who_verified_each_order_with_its_rules(
+    verified_episode, nurse, physician, pharmacist, login
+):
+    text = _given_record_text(verified_episode, nurse, physician, login)
+    mar = text[text.index("Medication administration record", text.index("Adverse reactions")) :]
+    for kind in (OrderKind.MSC_IV, OrderKind.DEXAMETHASONE, OrderKind.ANTIPLATELET):
+        order = order_of(verified_episode, kind)
+        prescribed = order.signatures.get(meaning="prescribed")
+        verified = order.signatures.get(meaning="verified")
+        for signature in (prescribed, verified):
+            when = timezone.localtime(signature.signed_at).strftime("%Y-%m-%d %H:%M")
+            line = f"{signature.get_meaning_display()}: {signature.signer_name}, {when}"
+            assert line in mar, line
+    assert f"Prescribed by: {physician.get_full_name()}" in mar
+    assert f"Verified by (pharmacist): {pharmacist.get_full_name()}" in mar
+    assert mar.count("Prescribed by:") == 3 and mar.count("Verified by (pharmacist):") == 3
+    for rule in ("B-PREMED-1 (R7, 2C)", "B-AP-1 (R7, 2C)", "B-DOSE-1 (R3, 1B)"):
+        assert rule in mar, rule
+
+
+def test_the_chinese_mar_shows_the_signatures_with_chinese_labels(
+    verified_episode, nurse, physician, pharmacist, login
+):
+    physician.language = "zh-hans"
+    physician.save()
+    text = _given_record_text(verified_episode, nurse, physician, login)
+    assert "开具医师" in text and "审核药师" in text  # prescribed by / verified by (pharmacist)
+    assert "签名" in text and "规则" in text  # signatures / rules
+    assert physician.get_full_name() in text and pharmacist.get_full_name() in text
+    assert "B-PREMED-1 (R7, 2C)" in text
+
+
+def test_order_instructions_cite_the_recommendation_and_grade(episode, physician, login):
+    client = login(physician)
+    body = client.get(f"/infusion/episodes/{episode.pk}/").content.decode()
+    assert '<span class="rule-id">B-PREMED-1 (R7, 2C)</span> Before the MSC infusion' in body
+    assert '<span class="rule-id">B-DOSE-1 (R3, 1B)</span>' in body
+    text = pdf_text(client.get(f"/infusion/episodes/{episode.pk}/order-sheet.pdf"))
+    assert "[B-PREMED-1 (R7, 2C)] Before the MSC infusion" in text
+    assert "[B-DOSE-1 (R3, 1B)]" in text
+    assert "[B-AP-1 (R7, 2C)] Once daily from" in text

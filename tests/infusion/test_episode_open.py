@@ -192,3 +192,62 @@ def test_cancelling_a_planned_episode_cancels_its_orders(signed_episode, physici
     assert signed_episode.status == "cancelled"
     with pytest.raises(services.ActionRefused):
         services.episode_cancel(episode=signed_episode, actor=physician, reason="again")
+
+
+NO_DOSE = (
+    "Give the MSC dose: without it no MSC infusion order can be drafted; for 60 kg the range "
+    "is 60–120 × 10⁶ cells (1–2 × 10⁶/kg, B-DOSE-1, R3 1B)."
+)
+
+
+def test_an_episode_without_an_msc_dose_is_not_opened(weighed_patient, physician):
+    with pytest.raises(services.ActionRefused) as exc:
+        open_episode(weighed_patient, physician, dose_cells=None)
+    assert exc.value.code == "dose"
+    assert exc.value.message == NO_DOSE
+    assert "dose_cells" in exc.value.field_errors
+    assert not Episode.objects.exists()
+    assert not AuditEvent.objects.filter(action__in=("episode_open", "order_create")).exists()
+
+
+def test_the_preview_still_shows_the_dose_range_without_a_dose(weighed_patient):
+    preview = services.episode_preview(
+        patient=weighed_patient, data=episode_data(tomorrow(), dose_cells=None)
+    )
+    assert preview.errors == [] and preview.plan.dose.min_cells == 60_000_000
+
+
+def test_an_update_that_removes_the_dose_is_refused_and_changes_nothing(episode, physician):
+    before = set(episode.orders.values_list("kind", "status", "version"))
+    with pytest.raises(services.ActionRefused) as exc:
+        services.episode_update(
+            episode=episode,
+            actor=physician,
+            data=episode_data(episode.planned_start, dose_cells=None),
+            reason="dose to be decided",
+            acknowledged=True,
+        )
+    assert exc.value.message == NO_DOSE
+    episode.refresh_from_db()
+    assert episode.dose_cells == 100_000_000
+    assert set(episode.orders.values_list("kind", "status", "version")) == before
+    assert not AuditEvent.objects.filter(action="episode_update").exists()
+
+
+def test_the_form_without_a_dose_says_so(weighed_patient, physician, login):
+    # The form asks for the dose before the service is reached; the service refuses too
+    # (above) for any other caller.
+    from tests.infusion.conftest import form_post
+
+    start = (timezone.now() + timedelta(days=1)).replace(second=0, microsecond=0)
+    response = login(physician).post(
+        f"/infusion/patients/{weighed_patient.pk}/open/",
+        form_post(episode_data(start), acknowledge="on", dose_cells_e6=""),
+    )
+    assert response.status_code == 400
+    body = response.content.decode()
+    field = body[
+        body.index('name="dose_cells_e6"') - 1500 : body.index('name="dose_cells_e6"') + 1500
+    ]
+    assert "This field is required." in field
+    assert not Episode.objects.exists()

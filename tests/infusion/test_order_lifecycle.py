@@ -268,3 +268,125 @@ def test_verification_reads_the_whole_flow(episode, physician, pharmacist):
     sign_all(episode, physician)
     verify_all(episode, pharmacist)
     assert set(episode.orders.values_list("status", flat=True)) == {OrderStatus.VERIFIED}
+
+
+# --- Refused transitions: the message the user reads, and nothing changed ------------------
+
+
+def _refused(call, order, *, code, message):
+    """`call` is refused with `code` and `message`; the order's status and version stand."""
+    before = type(order).objects.get(pk=order.pk)
+    signatures = before.signatures.count()
+    events = AuditEvent.objects.count()
+    with pytest.raises(services.ActionRefused) as exc:
+        call()
+    assert exc.value.code == code
+    assert exc.value.message == message
+    after = type(order).objects.get(pk=order.pk)
+    assert (after.status, after.version) == (before.status, before.version)
+    assert after.signatures.count() == signatures
+    assert AuditEvent.objects.count() == events
+    return after
+
+
+def test_a_draft_cannot_be_rejected(episode, pharmacist):
+    order = order_of(episode, OrderKind.DEXAMETHASONE)
+    _refused(
+        lambda: services.order_reject(order=order, actor=pharmacist, reason="wrong drug"),
+        order,
+        code="state",
+        message="Only a signed order can be rejected; this one is draft.",
+    )
+
+
+@pytest.fixture
+def rejected_order(signed_episode, pharmacist):
+    order = order_of(signed_episode, OrderKind.DEXAMETHASONE)
+    services.order_reject(order=order, actor=pharmacist, reason="dose unclear")
+    order.refresh_from_db()
+    return order
+
+
+@pytest.fixture
+def cancelled_order(signed_episode, physician):
+    order = order_of(signed_episode, OrderKind.DEXAMETHASONE)
+    services.order_cancel(order=order, actor=physician, reason="not needed")
+    order.refresh_from_db()
+    return order
+
+
+@pytest.mark.parametrize(
+    "fixture, status", [("rejected_order", "rejected"), ("cancelled_order", "cancelled")]
+)
+def test_a_rejected_or_cancelled_order_cannot_be_signed_verified_or_given(
+    fixture, status, physician, pharmacist, nurse, request
+):
+    order = request.getfixturevalue(fixture)
+    assert order.status == status
+    _refused(
+        lambda: services.order_sign(order=order, actor=physician, password=PASSWORD),
+        order,
+        code="state",
+        message=f"Only a draft order can be signed; this one is {status}.",
+    )
+    _refused(
+        lambda: services.order_verify(order=order, actor=pharmacist, password=PASSWORD),
+        order,
+        code="state",
+        message=f"Only a signed order can be verified; this one is {status}.",
+    )
+    _refused(
+        lambda: services.order_administer(order=order, actor=nurse),
+        order,
+        code="state",
+        message=f"Only a verified order can be given; this one is {status}.",
+    )
+    assert not order.administrations.exists()
+
+
+def test_a_verified_order_not_yet_given_cannot_be_completed(verified_episode, nurse):
+    order = order_of(verified_episode, OrderKind.DEXAMETHASONE)
+    _refused(
+        lambda: services.order_complete(order=order, actor=nurse),
+        order,
+        code="state",
+        message="Only an administered order can be completed; this one is verified.",
+    )
+
+
+def test_a_completed_order_cannot_be_cancelled(verified_episode, nurse, physician):
+    order = order_of(verified_episode, OrderKind.DEXAMETHASONE)
+    services.order_administer(order=order, actor=nurse)
+    services.order_complete(order=order, actor=nurse)
+    order.refresh_from_db()
+    after = _refused(
+        lambda: services.order_cancel(order=order, actor=physician, reason="changed my mind"),
+        order,
+        code="state",
+        message="This order is completed and can no longer be cancelled.",
+    )
+    assert after.status == OrderStatus.COMPLETED and after.cancel_reason == ""
+
+
+def test_an_order_changed_behind_its_signature_is_not_verified(signed_episode, pharmacist):
+    # Content changed without order_edit (a direct database change, which the ORM refuses):
+    # the prescriber's signature no longer covers what the pharmacist would verify.
+    from django.db import connection
+
+    from infusion.models import Order
+
+    order = order_of(signed_episode, OrderKind.DEXAMETHASONE)
+    assert Order._meta.db_table == "infusion_order"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE infusion_order SET note = %s WHERE id = %s",
+            ["changed after signing", order.pk],
+        )
+    after = _refused(
+        lambda: services.order_verify(order=order, actor=pharmacist, password=PASSWORD),
+        order,
+        code="hash",
+        message="The order changed after it was signed; it must be signed again.",
+    )
+    assert after.status == OrderStatus.SIGNED
+    assert not after.signatures.filter(meaning=SignatureMeaning.VERIFIED).exists()

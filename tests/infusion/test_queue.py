@@ -166,3 +166,69 @@ def test_the_queue_shows_only_the_pharmacists_ward(signed_episode, ward_b, login
         .status_code
         == 404
     )
+
+
+def _check_li(body, episode, label):
+    """The <li> of one check in the queue card of `episode` (class, mark, text)."""
+    card = body[body.index(f'id="queue-item-{episode.pk}"') :]
+    card = card[: card.index("</article>")]
+    end = card.index(f"<strong>{label}</strong>")
+    start = card.rindex("<li", 0, end)
+    return card[start : card.index("</li>", end)]
+
+
+def test_the_queue_checks_cite_the_recommendation_and_grade(
+    ward_a, physician, nurse, pharmacist, login
+):
+    episode = signed_for_new_patient(ward_a, physician, nurse, days=2)
+    body = login(pharmacist).get("/infusion/queue/").content.decode()
+    assert "B-PREMED-1 (R7, 2C)" in _check_li(body, episode, "Dexamethasone premedication")
+    assert "B-AP-1 (R7, 2C)" in _check_li(body, episode, "Antiplatelet course")
+    assert "B-DOSE-1 (R3, 1B)" in _check_li(body, episode, "Dose per kg")
+    assert "B-ADM-1 (§3.7)" in _check_li(body, episode, "Cold chain")
+
+
+def test_a_product_not_yet_released_is_a_failed_check(ward_a, physician, nurse, pharmacist, login):
+    episode = signed_for_new_patient(ward_a, physician, nurse, days=2, coa_virus=None)
+    body = login(pharmacist).get("/infusion/queue/").content.decode()
+    li = _check_li(body, episode, "Product release (certificate of analysis)")
+    assert 'class="check bad"' in li and "✗" in li
+    assert "pending: certificate incomplete" in li and "B-QC-1…5" in li
+
+
+@pytest.mark.parametrize(
+    "kind, label",
+    [
+        (OrderKind.DEXAMETHASONE, "Dexamethasone premedication"),
+        (OrderKind.ANTIPLATELET, "Antiplatelet course"),
+    ],
+)
+def test_a_missing_premedication_or_antiplatelet_order_is_a_failed_check(
+    ward_a, physician, nurse, pharmacist, login, kind, label
+):
+    episode = signed_for_new_patient(ward_a, physician, nurse, days=2)
+    services.order_cancel(order=order_of(episode, kind), actor=physician, reason="not wanted")
+    body = login(pharmacist).get("/infusion/queue/").content.decode()
+    li = _check_li(body, episode, label)
+    assert 'class="check bad"' in li and "missing" in li
+    other = (
+        "Antiplatelet course" if kind == OrderKind.DEXAMETHASONE else "Dexamethasone premedication"
+    )
+    assert 'class="check ok"' in _check_li(body, episode, other)
+
+
+def test_an_infusion_ending_after_the_late_from_time_is_flagged(
+    ward_a, physician, nurse, pharmacist, login
+):
+    start = timezone.now() + timedelta(days=2)
+    # Prepared 8 h before the start: the 32.5 min infusion ends after the 8 h "late from".
+    episode = signed_for_new_patient(
+        ward_a, physician, nurse, days=2, preparation_time=start - timedelta(hours=8)
+    )
+    assert episode.planned_end > episode.cold_chain_late_from
+    assert episode.planned_end <= episode.cold_chain_must_complete_by
+    body = login(pharmacist).get("/infusion/queue/").content.decode()
+    li = _check_li(body, episode, "Cold chain")
+    assert 'class="check attention"' in li and "!" in li
+    limit = timezone.localtime(episode.cold_chain_must_complete_by).strftime("%m-%d %H:%M")
+    assert f"must be complete by {limit}" in li

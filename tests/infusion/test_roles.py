@@ -97,3 +97,144 @@ def test_staff_of_another_ward_may_not_act(signed_episode, physician_b, nurse_b,
     for user in (physician_b, nurse_b):
         with pytest.raises(PermissionDenied):
             call(user)
+
+
+# --- SAE report, out of the refrigerator, sign all, episode update ------------------------
+# Each: in the services, the wrong role is refused and the right role succeeds; over HTTP,
+# the wrong role gets 403, another ward's staff 404, and the right role's write lands.
+
+MORE_ALLOWED = {
+    "sae_report": {"physician", "nurse"},
+    "infusion_record_out_of_fridge": {"nurse"},
+    "orders_sign_all": {"physician"},
+    "episode_update": {"physician"},
+}
+
+
+def _before_the_start(episode, nurse):
+    """Half an hour before the planned start: received, and a severe reaction recorded."""
+    services.infusion_record_received(episode=episode, actor=nurse)
+    return services.adverse_reaction_record(
+        episode=episode, actor=nurse, reaction_type="fever", severity="severe", action="observed"
+    )
+
+
+def _more_actions(episode, reaction):
+    later = episode.planned_start + timedelta(hours=1)
+    return {
+        "sae_report": lambda u: services.sae_report(
+            reaction=reaction,
+            actor=u,
+            informed_whom="Physician on duty",
+            informed_at=timezone.now(),
+            description="Fever 39.5",
+        ),
+        "infusion_record_out_of_fridge": lambda u: services.infusion_record_out_of_fridge(
+            episode=episode, actor=u
+        ),
+        "orders_sign_all": lambda u: services.orders_sign_all(
+            episode=episode, actor=u, password=PASSWORD
+        ),
+        "episode_update": lambda u: services.episode_update(
+            episode=episode,
+            actor=u,
+            data=episode_data(later, preparation_time=later - timedelta(hours=2)),
+            reason="later",
+            acknowledged=True,
+        ),
+    }
+
+
+@pytest.mark.parametrize("action", sorted(MORE_ALLOWED))
+@pytest.mark.parametrize("role", ROLES)
+def test_the_right_role_acts_and_the_others_are_refused(episode, nurse, role, action, request):
+    import time_machine
+
+    user = request.getfixturevalue(role)
+    with time_machine.travel(episode.planned_start - timedelta(minutes=30), tick=False):
+        reaction = _before_the_start(episode, nurse)
+        call = _more_actions(episode, reaction)[action]
+        if role in MORE_ALLOWED[action]:
+            assert call(user) is not None
+        else:
+            with pytest.raises(PermissionDenied):
+                call(user)
+    assert _landed(action, episode, reaction) == (role in MORE_ALLOWED[action])
+
+
+@pytest.mark.parametrize("action", sorted(MORE_ALLOWED))
+def test_staff_of_another_ward_are_refused_these_too(episode, nurse, physician_b, nurse_b, action):
+    import time_machine
+
+    with time_machine.travel(episode.planned_start - timedelta(minutes=30), tick=False):
+        call = _more_actions(episode, _before_the_start(episode, nurse))[action]
+        for user in (physician_b, nurse_b):
+            with pytest.raises(PermissionDenied):
+                call(user)
+
+
+def _http_cases(episode, reaction):
+    later = timezone.localtime(episode.planned_start + timedelta(hours=1)).replace(
+        second=0, microsecond=0
+    )
+    from tests.infusion.conftest import form_post
+
+    edit = form_post(
+        episode_data(later, preparation_time=later - timedelta(hours=2)),
+        acknowledge="on",
+        reason="later",
+    )
+    informed = timezone.localtime().strftime("%Y-%m-%dT%H:%M")
+    return {
+        "sae_report": (
+            f"/infusion/reactions/{reaction.pk}/sae/",
+            {"informed_whom": "Dr Zhao", "informed_at": informed, "description": "Fever"},
+        ),
+        "infusion_record_out_of_fridge": (
+            f"/infusion/episodes/{episode.pk}/chart/out-of-fridge/",
+            {},
+        ),
+        "orders_sign_all": (f"/infusion/episodes/{episode.pk}/sign/", {"password": PASSWORD}),
+        "episode_update": (f"/infusion/episodes/{episode.pk}/edit/", edit),
+    }
+
+
+def _landed(action, episode, reaction):
+    from infusion.models import OrderStatus, SeriousAdverseEventReport
+
+    episode.refresh_from_db()
+    return {
+        "sae_report": SeriousAdverseEventReport.objects.filter(reaction=reaction).exists(),
+        "infusion_record_out_of_fridge": episode.out_of_fridge_at is not None,
+        "orders_sign_all": not episode.orders.filter(status=OrderStatus.DRAFT).exists(),
+        "episode_update": _was_updated(episode),
+    }[action]
+
+
+def _was_updated(episode):
+    from core.models import AuditEvent
+
+    return AuditEvent.objects.filter(action="episode_update", object_id=str(episode.pk)).exists()
+
+
+@pytest.mark.parametrize("action", sorted(MORE_ALLOWED))
+def test_over_http_the_wrong_role_is_403_another_ward_404_and_the_right_role_writes(
+    episode, physician, nurse, pharmacist, auditor, physician_b, nurse_b, login, action
+):
+    import time_machine
+
+    users = {"physician": physician, "nurse": nurse, "pharmacist": pharmacist, "auditor": auditor}
+    with time_machine.travel(episode.planned_start - timedelta(minutes=30), tick=False):
+        reaction = _before_the_start(episode, nurse)
+        url, data = _http_cases(episode, reaction)[action]
+        for role, user in users.items():
+            if role not in MORE_ALLOWED[action]:
+                assert login(user).post(url, data).status_code == 403, role
+        assert not _landed(action, episode, reaction)
+        other = nurse_b if "nurse" in MORE_ALLOWED[action] else physician_b
+        assert login(other).post(url, data).status_code == 404
+        assert not _landed(action, episode, reaction)
+        right = users[sorted(MORE_ALLOWED[action])[-1]]
+        response = login(right).post(url, data)
+        assert response.status_code == 302, response.content.decode()[:2000]
+        assert _landed(action, episode, reaction)

@@ -37,7 +37,27 @@ def check_invariants(plan, volume):
         assert D(shown["rate_ml_per_min"]) <= 4 and D(shown["rate_ml_per_h"]) <= 240
         assert shown["drops_per_min"] <= 4 * p.drop_factor_gtt_per_ml
     shown_first = phases[0].to_dict()
-    assert D(shown_first["rate_ml_per_min"]) <= 2 and shown_first["drops_per_min"] <= 2 * 20
+    assert D(shown_first["rate_ml_per_min"]) <= 2
+    assert shown_first["drops_per_min"] <= 2 * phases[0].drop_factor_gtt_per_ml
+    check_drops(plan)
+
+
+def check_drops(plan):
+    """drops/min = mL/min × drop factor, rounded half-even to a whole drop, as the engine does."""
+    factor = plan.drop_factor_gtt_per_ml
+    for p in plan.phases:
+        assert p.drop_factor_gtt_per_ml == factor
+        exact = p.rate_ml_per_min_exact * factor
+        assert p.drops_per_min == round(exact)  # round() on a Fraction is half-even
+        assert abs(p.drops_per_min - exact) <= Fraction(1, 2)
+        shown = p.to_dict()
+        assert shown["drops_per_min"] == p.drops_per_min
+        # Against the rounded mL/min shown beside it: off by at most the two roundings.
+        assert abs(shown["drops_per_min"] - D(shown["rate_ml_per_min"]) * factor) <= (
+            D("0.5") + D("0.005") * factor
+        )
+    if any(p.rate_ml_per_min_exact * factor < 1 for p in plan.phases):
+        assert any(f.status == "use_pump" for f in plan.findings)
 
 
 def test_it_steps_90_ml_up_from_2_to_4_ml_per_min_in_30_min():
@@ -151,6 +171,33 @@ def test_property_every_one_decimal_volume_up_to_230_gets_a_valid_plan(volume):
 @given(fraction_volumes)
 def test_property_every_fractional_volume_up_to_230_gets_a_valid_plan(volume):
     check_invariants(rate_plan(volume), volume)
+
+
+DROP_FACTORS = st.sampled_from([10, 15, 20, 60])  # gtt/mL: adult sets, and a micro-drip set
+
+
+@settings(max_examples=400, deadline=None)
+@given(one_decimal_volumes, DROP_FACTORS)
+def test_property_drops_per_min_follow_the_drop_factor_for_one_decimal_volumes(volume, factor):
+    plan = rate_plan(volume, drop_factor_gtt_per_ml=factor)
+    assert plan.drop_factor_gtt_per_ml == factor
+    check_invariants(plan, volume)
+
+
+@settings(max_examples=300, deadline=None)
+@given(fraction_volumes, DROP_FACTORS)
+def test_property_drops_per_min_follow_the_drop_factor_for_fractional_volumes(volume, factor):
+    check_invariants(rate_plan(volume, drop_factor_gtt_per_ml=factor), volume)
+
+
+@pytest.mark.parametrize(
+    "factor, drops",
+    [(10, [20, 30, 40]), (15, [30, 45, 60]), (20, [40, 60, 80]), (60, [120, 180, 240])],
+)
+def test_90_ml_at_each_drop_factor(factor, drops):
+    assert [
+        p.drops_per_min for p in rate_plan(D(90), drop_factor_gtt_per_ml=factor).phases
+    ] == drops
 
 
 @settings(max_examples=200, deadline=None)
