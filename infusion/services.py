@@ -723,6 +723,24 @@ def order_verify(*, order, actor, password):
     _require(actor, "infusion.verify_order")
     _require_ward(actor, order.patient)
     _check_password(actor, password, obj=order, action="order_verify")
+    try:
+        return _order_verify_locked(order=order, actor=actor)
+    except ActionRefused as refused:
+        if refused.code == "hash":
+            # The order's content no longer matches what the prescriber signed: changed
+            # behind the signature. Auditors must see the attempt (after the rollback).
+            audit.record(
+                "signature_refused",
+                actor=actor,
+                obj=order,
+                patient_id=order.patient_id,
+                new={"action": "order_verify", "current_hash": order.content_hash()},
+                reason="content changed after signing",
+            )
+        raise
+
+
+def _order_verify_locked(*, order, actor):
     now = _now()
     with transaction.atomic():
         order = _lock_order(order)

@@ -273,8 +273,9 @@ def test_verification_reads_the_whole_flow(episode, physician, pharmacist):
 # --- Refused transitions: the message the user reads, and nothing changed ------------------
 
 
-def _refused(call, order, *, code, message):
-    """`call` is refused with `code` and `message`; the order's status and version stand."""
+def _refused(call, order, *, code, message, audited=0):
+    """`call` is refused with `code` and `message`; the order's status and version stand,
+    and exactly `audited` events (the refusal's own) were written."""
     before = type(order).objects.get(pk=order.pk)
     signatures = before.signatures.count()
     events = AuditEvent.objects.count()
@@ -285,7 +286,7 @@ def _refused(call, order, *, code, message):
     after = type(order).objects.get(pk=order.pk)
     assert (after.status, after.version) == (before.status, before.version)
     assert after.signatures.count() == signatures
-    assert AuditEvent.objects.count() == events
+    assert AuditEvent.objects.count() == events + audited
     return after
 
 
@@ -387,6 +388,11 @@ def test_an_order_changed_behind_its_signature_is_not_verified(signed_episode, p
         order,
         code="hash",
         message="The order changed after it was signed; it must be signed again.",
+        audited=1,
     )
     assert after.status == OrderStatus.SIGNED
     assert not after.signatures.filter(meaning=SignatureMeaning.VERIFIED).exists()
+    # The attempt on a record changed behind its signature is on the audit trail.
+    event = AuditEvent.objects.latest("seq")
+    assert (event.action, event.reason) == ("signature_refused", "content changed after signing")
+    assert event.actor == pharmacist and event.object_id == str(order.pk)
