@@ -78,7 +78,7 @@ def _detail_context(request, patient, *, measurement_form=None, lab_form=None):
 @login_required
 @require_perm("core.add_patient")
 def patient_create(request):
-    form = PatientForm(request.POST or None, user=request.user)
+    form = PatientForm(request.POST if request.method == "POST" else None, user=request.user)
     if request.method == "POST" and form.is_valid():
         patient = services.patient_create(actor=request.user, data=form.cleaned_data)
         messages.success(
@@ -92,7 +92,7 @@ def patient_create(request):
 @require_perm("core.change_patient")
 def patient_edit(request, pk):
     patient = get_patient_for_user(request.user, pk)
-    form = PatientForm(request.POST or None, instance=patient, user=request.user)
+    form = PatientForm(request.POST if request.method == "POST" else None, instance=patient, user=request.user)
     if request.method == "POST":
         reason = request.POST.get("reason", "").strip()
         if not reason:

@@ -153,7 +153,7 @@ def episode_wanted(episode, orders):
     }
     wanted = []
 
-    def want(step, due_at, role, template, rule_id, occurrence=0, **params):
+    def want(step, due_at, role, template, rule_id, occurrence=0, escalate=True, **params):
         wanted.append(
             Wanted(
                 step,
@@ -162,7 +162,7 @@ def episode_wanted(episode, orders):
                 template,
                 {"patient": patient, **params},
                 rule_id,
-                True,
+                escalate,
                 occurrence,
             )
         )
@@ -177,6 +177,7 @@ def episode_wanted(episode, orders):
                 "nurse",
                 start_title,
                 "B-AP-1",
+                escalate=False,  # a day-before task, not an infusion-day step
                 dose=format(ap.dose.normalize(), "f"),
             )
         want(
@@ -185,6 +186,7 @@ def episode_wanted(episode, orders):
             "nurse",
             stop_title,
             "B-AP-1",
+            escalate=False,
         )
 
     if episode.status == EpisodeStatus.PLANNED:
@@ -291,6 +293,7 @@ def episode_wanted(episode, orders):
                 "if needed (B-CYC-1)"
             ),
             "B-CYC-1",
+            escalate=False,
         )
 
     for item in (episode.plan or {}).get("follow_up", ()):
@@ -304,6 +307,7 @@ def episode_wanted(episode, orders):
             "physician",
             template,
             item["rule_id"],
+            escalate=False,  # months ahead: escalation is for infusion-day steps only
             **extra,
         )
     return wanted

@@ -216,7 +216,7 @@ def sign(request, pk):
     if not screening.is_draft:
         messages.info(request, _("This screening is already signed."))
         return redirect("screening:detail", pk=screening.pk)
-    form = SignForm(request.POST or None, initial={"content_hash": screening.content_hash()})
+    form = SignForm(request.POST if request.method == "POST" else None, initial={"content_hash": screening.content_hash()})
     error = ""
     status = 200
     if request.method == "POST":
@@ -252,7 +252,7 @@ def amend(request, pk):
     if screening.status != Status.SIGNED:
         messages.info(request, _("Only a signed screening can be amended."))
         return redirect("screening:detail", pk=screening.pk)
-    form = AmendForm(request.POST or None)
+    form = AmendForm(request.POST if request.method == "POST" else None)
     status = 200
     if request.method == "POST":
         if form.is_valid():

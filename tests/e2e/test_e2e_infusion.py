@@ -258,3 +258,28 @@ def test_a_cyclophosphamide_order_inside_48_h_is_stopped_with_the_hold_end(page,
     expect(check).to_contain_text(f"Hold ends: {hold_end}")
     expect(check).to_contain_text(re.compile(r"B-CYC-1"))
     assert not episode.orders.filter(kind="cyclophosphamide").exists()
+
+
+def test_the_prescriber_cannot_verify_their_own_order(page, staff, weighed):
+    episode = episode_through_services(weighed, staff, start=timezone.now() + timedelta(days=1))
+    msc = episode.orders.get(kind="msc_iv")
+    sign_in(page, "doc")
+    page.goto(f"{page.base}/infusion/episodes/{episode.pk}/")
+    expect(page.locator("#orders")).to_contain_text(f"Prescribed by {staff['doc'].get_full_name()}")
+    # The page offers the prescriber no verify action...
+    expect(page.locator("button:has-text('Verify')")).to_have_count(0)
+    expect(page.locator("form[action$='/verify/']")).to_have_count(0)
+    # ...and a hand-made POST from the page (session cookie and CSRF token) is refused.
+    status = page.evaluate(
+        """async ([url, password]) => {
+            const headers = JSON.parse(document.body.getAttribute("hx-headers"));
+            const body = new URLSearchParams({password});
+            const response = await fetch(url, {method: "POST", headers, body});
+            return response.status;
+        }""",
+        [f"/infusion/orders/{msc.pk}/verify/", PASSWORD],
+    )
+    assert status == 403
+    msc.refresh_from_db()
+    assert msc.status == "signed"
+    assert not msc.signatures.filter(meaning="verified").exists()

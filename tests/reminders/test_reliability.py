@@ -15,7 +15,8 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import timedelta
+from datetime import date, timedelta
+from datetime import time as wall_time
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,7 @@ from django.db import connection
 from django.utils import timezone
 
 from core.reminders.models import DeliveryStatus, Reminder, ReminderDelivery, ReminderStatus
-from core.reminders.times import local_hhmm
+from core.reminders.times import local_hhmm, local_to_utc
 from tests.factories import make_patient, make_user, make_ward
 
 pytestmark = [
@@ -135,6 +136,15 @@ class Celery:
     def text(self):
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
+    def terminate(self):
+        """SIGTERM, as an orderly shutdown (or a deploy) stops it; wait until it is gone."""
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
     def kill(self):
         if self.proc.poll() is None:
             try:
@@ -193,21 +203,21 @@ class Cluster:
         wait_for(lambda: " ready." in proc.text(), 30, f"{name} ready", self.logs())
         return proc
 
-    def beat(self):
+    def beat(self, name="beat"):
         proc = Celery(
-            "beat",
+            name,
             [
                 "beat",
                 "--schedule",
-                str(self.dir / "beat-schedule"),
+                str(self.dir / f"{name}-schedule"),
                 "--pidfile",
-                str(self.dir / "beat.pid"),
+                str(self.dir / f"{name}.pid"),
             ],
             self.env(),
             self.dir,
         )
         self.procs.append(proc)
-        wait_for(lambda: "beat: Starting" in proc.text(), 30, "beat started", self.logs())
+        wait_for(lambda: "beat: Starting" in proc.text(), 30, f"{name} started", self.logs())
         return proc
 
     def logs(self):
@@ -355,3 +365,91 @@ def test_after_five_minutes_without_beat_every_missed_reminder_is_sent_marked_la
     for minutes_ago in (5, 4, 3):
         hhmm = local_hhmm(now - timedelta(minutes=minutes_ago))
         assert sum(f"(late: due {hhmm})" in s for s in subjects) == 3
+
+
+def _subjects(cluster):
+    return [
+        line
+        for path in cluster.mail_dir.glob("*.log")
+        for line in path.read_text().splitlines()
+        if line.startswith("Subject: ")
+    ]
+
+
+def test_beat_stopped_for_five_minutes_then_restarted_sends_each_missed_reminder_once_late(
+    cluster, ward_nurse
+):
+    _ward, nurse, _patient = ward_nurse
+    cluster.worker()
+    beat = cluster.beat()
+    # Beat is running and delivering: a reminder due now goes out on time.
+    on_time = _reminders(ward_nurse, 1, timezone.now(), "on-time")
+    wait_for(lambda: _sent_count(on_time) == 1, 30, "the on-time reminder", cluster.logs())
+
+    # Beat stops (SIGTERM, as in a deploy). Reminders planned for later are scheduled...
+    beat.terminate()
+    assert beat.proc.poll() is not None
+    ids = _reminders(ward_nurse, 6, timezone.now() + timedelta(hours=1), "missed")
+    time.sleep(2)  # a live beat would sweep at least once in this time: nothing does
+    assert _sent_count(ids) == 0
+    # ...and beat stays away for five minutes while they fall due: back-date them so.
+    now = timezone.now()
+    for i, pk in enumerate(ids):
+        Reminder.objects.filter(pk=pk).update(due_at=now - timedelta(minutes=5, seconds=-10 * i))
+    time.sleep(2)
+    assert Reminder.objects.filter(pk__in=ids, status=ReminderStatus.SCHEDULED).count() == 6
+
+    cluster.beat()  # the same schedule file: beat picks up where it stopped
+    wait_for(lambda: _sent_count(ids) == len(ids), 30, "the catch-up", cluster.logs())
+    time.sleep(3)  # a few more sweeps: a duplicate would show now
+    assert_exactly_once(cluster, on_time + ids, nurse)
+    rows = Reminder.objects.filter(pk__in=ids)
+    assert set(rows.values_list("late", flat=True)) == {True}
+    assert set(rows.values_list("attempts", flat=True)) == {1}
+    assert not Reminder.objects.get(pk=on_time[0]).late
+    assert sum("(late: due " in s for s in _subjects(cluster)) == len(ids)
+
+
+def test_two_beats_sweeping_at_once_deliver_each_reminder_once(cluster, ward_nurse):
+    _ward, nurse, _patient = ward_nurse
+    # Two workers and two beats (a misconfigured deploy), both sweeping every second.
+    cluster.worker("worker-1")
+    cluster.worker("worker-2")
+    ids = []
+    ids += _reminders(ward_nurse, 10, timezone.now() - timedelta(seconds=30), "two-beats-due")
+    cluster.beat("beat-1")
+    cluster.beat("beat-2")
+    # More come due while both sweep, a few every half second.
+    for batch in range(6):
+        ids += _reminders(ward_nurse, 5, timezone.now(), f"two-beats-{batch}")
+        time.sleep(0.5)
+    wait_for(lambda: _sent_count(ids) == len(ids), 45, "every reminder sent", cluster.logs())
+    time.sleep(3)  # several more sweeps by both beats
+    assert_exactly_once(cluster, ids, nurse)
+    assert set(Reminder.objects.filter(pk__in=ids).values_list("attempts", flat=True)) == {1}
+    # Both beats really did sweep (each sent the task), so the race was real.
+    for name in ("beat-1", "beat-2"):
+        log = (cluster.dir / f"{name}.log").read_text(errors="replace")
+        assert log.count("Sending due task") >= 3, name
+
+
+# DST change days: 8 March and 1 November 2026 in New York; Shanghai has none.
+DST_DAYS = [date(2026, 3, 7), date(2026, 3, 8), date(2026, 3, 9)]
+DST_DAYS += [date(2026, 10, 31), date(2026, 11, 1), date(2026, 11, 2)]
+
+
+@pytest.mark.parametrize("zone", ["America/New_York", "Asia/Shanghai"])
+def test_a_real_worker_shows_the_ward_wall_clock_across_dst(cluster, ward_nurse, zone):
+    _ward, nurse, _patient = ward_nurse
+    # 08:00 on each day, as the ward's wall clock says: 13:00 or 12:00 UTC in New York.
+    dues = [local_to_utc(day, wall_time(8, 0), zone) for day in DST_DAYS]
+    offsets = {(due.hour, due.minute) for due in dues}
+    assert offsets == ({(13, 0), (12, 0)} if zone == "America/New_York" else {(0, 0)})
+    ids = [_reminders(ward_nurse, 1, due, f"dst-{due:%m%d}")[0] for due in dues]
+    cluster.worker(TIME_ZONE=zone)
+    cluster.beat()
+    wait_for(lambda: _sent_count(ids) == len(ids), 30, "every reminder sent", cluster.logs())
+    assert_exactly_once(cluster, ids, nurse)
+    subjects = _subjects(cluster)
+    # The worker renders each due time in the ward's zone: 08:00 every day, DST or not.
+    assert sum("(late: due 08:00)" in s for s in subjects) == len(ids), subjects

@@ -1,5 +1,6 @@
 """Expected status per role for core URLs. 302 for anon = redirect to the login page."""
 
+from tests.factories import PASSWORD
 from tests.security.matrix import Entry, everyone, staff_only
 
 P = {"pk": lambda w: w.patient.pk}
@@ -15,14 +16,25 @@ ADMIN_ONLY = {
 ENTRIES = {
     "home": Entry("get", expect=everyone(200)),
     "health": Entry("get", expect=everyone(200, anon=200)),
-    "login": Entry("get", expect=everyone(302, anon=200)),
+    # Form pages: the page (GET) and an empty submission (POST), which is re-shown with errors.
+    "login": (
+        Entry("get", expect=everyone(302, anon=200)),
+        Entry("post", expect=everyone(302, anon=200)),
+    ),
     "logout": Entry("post", expect=everyone(302, anon=302)),
-    "password_change": Entry("get", expect=everyone(200)),
+    "password_change": (Entry("get", expect=everyone(200)), Entry("post", expect=everyone(200))),
     "set_language": Entry("post", data={"language": "en"}, expect=everyone(302, anon=302)),
     "patient_list": Entry("get", expect=everyone(200)),
-    "patient_create": Entry("get", expect=staff_only(200)),
+    "patient_create": (
+        Entry("get", expect=staff_only(200)),
+        Entry("post", expect=staff_only(200)),
+    ),
     "patient_detail": Entry("get", kwargs=P, expect=everyone(200, other_ward=404)),
-    "patient_edit": Entry("get", kwargs=P, expect=staff_only(200, other_ward=404)),
+    # (A non-empty body: an empty one is test_fuzz_forms' known failure, see there.)
+    "patient_edit": (
+        Entry("get", kwargs=P, expect=staff_only(200, other_ward=404)),
+        Entry("post", kwargs=P, data={"reason": ""}, expect=staff_only(200, other_ward=404)),
+    ),
     "measurement_add": Entry("post", kwargs=P, expect=staff_only(400, other_ward=404)),
     "lab_add": Entry("post", kwargs=P, expect=staff_only(400, other_ward=404)),
     "audit_browser": Entry("get", expect=ADMIN_ONLY),
@@ -68,4 +80,17 @@ FORMS = {
         },
     ),
     "set_language": ({}, lambda w: {"language": "en", "next": "/"}),
+    "password_change": (
+        {},
+        lambda w: {
+            "old_password": PASSWORD,
+            "new_password1": "Fuzzed-Passphrase-2026",
+            "new_password2": "Fuzzed-Passphrase-2026",
+        },
+    ),
+    "login": ({}, lambda w: {"username": "doc", "password": PASSWORD}),
 }
+SUBMITTERS = {"login": "anon"}
+# A failed sign-in is audited (and counted by django-axes): that is all it may leave.
+AUDITED_REFUSALS = {"login": {"login_failed", "login_locked_out"}}
+FORM_EXEMPT = {"logout": "no input: it ends the session"}

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from tests.factories import add_lab, add_weight
+from tests.factories import PASSWORD, add_lab, add_weight
 from tests.security.matrix import Entry, everyone
 
 
@@ -73,12 +73,22 @@ READERS = everyone(200, other_ward=404)
 ENTRIES = {
     "infusion:episode_list": Entry("get", expect=everyone(200)),
     "infusion:queue": Entry("get", expect=only({"pharmacist": 200, "admin": 200})),
-    "infusion:episode_open": Entry("get", kwargs=PATIENT, expect=only({"physician": 200})),
+    # Form pages: the page (GET) and an empty submission (POST): 400 with the errors.
+    "infusion:episode_open": (
+        Entry("get", kwargs=PATIENT, expect=only({"physician": 200})),
+        Entry("post", kwargs=PATIENT, expect=only({"physician": 400})),
+    ),
     "infusion:episode_detail": Entry("get", kwargs=EP, expect=READERS),
-    "infusion:episode_edit": Entry("get", kwargs=EP, expect=only({"physician": 200})),
+    "infusion:episode_edit": (
+        Entry("get", kwargs=EP, expect=only({"physician": 200})),
+        Entry("post", kwargs=EP, expect=only({"physician": 400})),
+    ),
     "infusion:episode_cancel": Entry("post", kwargs=EP, expect=only({"physician": 302})),
     "infusion:episode_sign_all": Entry("post", kwargs=EP, expect=only({"physician": 302})),
-    "infusion:cyclophosphamide_new": Entry("get", kwargs=EP, expect=only({"physician": 200})),
+    "infusion:cyclophosphamide_new": (
+        Entry("get", kwargs=EP, expect=only({"physician": 200})),
+        Entry("post", kwargs=EP, expect=only({"physician": 400})),
+    ),
     "infusion:chart": Entry("get", kwargs=EP, expect=READERS),
     "infusion:chart_record": Entry(
         "post",
@@ -96,15 +106,23 @@ ENTRIES = {
     "infusion:order_verify": Entry("post", kwargs=ORDER, expect=only({"pharmacist": 302})),
     "infusion:order_reject": Entry("post", kwargs=ORDER, expect=only({"pharmacist": 302})),
     "infusion:order_cancel": Entry("post", kwargs=ORDER, expect=only({"physician": 302})),
-    "infusion:order_edit": Entry("get", kwargs=ORDER, expect=only({"physician": 200})),
+    "infusion:order_edit": (
+        Entry("get", kwargs=ORDER, expect=only({"physician": 200})),
+        Entry("post", kwargs=ORDER, expect=only({"physician": 400})),
+    ),
     "infusion:order_administer": Entry(
         "post", kwargs=ORDER, expect=only({"nurse": 409}, other_ward=404)
     ),
     "infusion:order_complete": Entry(
         "post", kwargs=ORDER, expect=only({"nurse": 409}, other_ward=404)
     ),
-    "infusion:sae_report": Entry(
-        "get", kwargs=REACTION, expect=only({"physician": 200, "nurse": 200}, other_ward=404)
+    "infusion:sae_report": (
+        Entry(
+            "get", kwargs=REACTION, expect=only({"physician": 200, "nurse": 200}, other_ward=404)
+        ),
+        Entry(
+            "post", kwargs=REACTION, expect=only({"physician": 400, "nurse": 400}, other_ward=404)
+        ),
     ),
     # The plan API: JSON errors, never the login page; an empty body is not a document.
     "infusion_api:plan": Entry("post", expect=everyone(400, anon=401)),
@@ -138,7 +156,7 @@ FORMS = {
     "infusion:order_edit": (ORDER, lambda w: {"note": "fuzz", "reason": "fuzz"}),
     "infusion:episode_cancel": (EP, lambda w: {"reason": "fuzz"}),
     "infusion:chart_record": (
-        {**EP, "event": lambda w: "rate"},
+        {"pk": lambda w: w.get("started_episode", _started_episode).pk, "event": lambda w: "rate"},
         lambda w: {"rate_ml_per_min": "3", "at": ""},
     ),
     "infusion:vitals_add": (
@@ -171,4 +189,84 @@ SUBMITTERS = {
     "infusion:vitals_add": "nurse",
     "infusion:reaction_add": "nurse",
     "infusion:sae_report": "nurse",
+}
+
+
+def _started_episode(world):
+    """The verified episode's infusion, running for 12 min (past the first slow phase)."""
+    from infusion import services
+
+    episode = world.get("verified_episode", _verified_episode)
+    nurse, now = world.users["nurse"], timezone.now()
+    services.infusion_record_received(episode=episode, actor=nurse, at=now - timedelta(minutes=40))
+    services.infusion_record_out_of_fridge(
+        episode=episode, actor=nurse, at=now - timedelta(minutes=28)
+    )
+    services.infusion_start(episode=episode, actor=nurse, at=now - timedelta(minutes=12))
+    return episode
+
+
+def _signed_episode(world):
+    from infusion import services
+
+    episode = world.get("episode", _episode)
+    services.orders_sign_all(episode=episode, actor=world.users["physician"], password=PASSWORD)
+    return episode
+
+
+def _signed_order(world):
+    return world.get("signed_episode", _signed_episode).orders.get(kind="dexamethasone")
+
+
+def _verified_episode(world):
+    from infusion import services
+    from infusion.models import OrderStatus
+
+    episode = world.get("signed_episode", _signed_episode)
+    for order in episode.orders.filter(status=OrderStatus.SIGNED).order_by("pk"):
+        services.order_verify(order=order, actor=world.users["pharmacist"], password=PASSWORD)
+    return episode
+
+
+def _verified_order(world):
+    return world.get("verified_episode", _verified_episode).orders.get(kind="dexamethasone")
+
+
+def _given_antiplatelet(world):
+    from infusion import services
+
+    order = world.get("verified_episode", _verified_episode).orders.get(kind="antiplatelet")
+    services.order_administer(order=order, actor=world.users["nurse"], given_at=None, note="")
+    return order
+
+
+SIGNED_ORDER = {"pk": lambda w: w.get("signed_order", _signed_order).pk}
+VERIFIED_ORDER = {"pk": lambda w: w.get("verified_order", _verified_order).pk}
+GIVEN_ANTIPLATELET = {"pk": lambda w: w.get("given_antiplatelet", _given_antiplatelet).pk}
+SIGNATURE = {"password": PASSWORD}
+
+FORMS |= {
+    "infusion:episode_edit": (EP, lambda w: {**_open_example(w), "reason": "fuzz"}),
+    "infusion:episode_sign_all": (EP, lambda w: dict(SIGNATURE)),
+    "infusion:order_sign": (ORDER, lambda w: dict(SIGNATURE)),
+    "infusion:order_cancel": (ORDER, lambda w: {"reason": "fuzz"}),
+    "infusion:order_verify": (SIGNED_ORDER, lambda w: dict(SIGNATURE)),
+    "infusion:order_reject": (SIGNED_ORDER, lambda w: {"reason": "fuzz"}),
+    "infusion:order_administer": (VERIFIED_ORDER, lambda w: {"at": "", "note": "fuzz"}),
+    "infusion:order_complete": (GIVEN_ANTIPLATELET, lambda w: {"note": "fuzz"}),
+}
+SUBMITTERS |= {
+    "infusion:order_verify": "pharmacist",
+    "infusion:order_reject": "pharmacist",
+    "infusion:order_administer": "nurse",
+    "infusion:order_complete": "nurse",
+}
+# A wrong password is refused *and audited* (who tried to sign what): that one audit row
+# is what an invalid signature leaves behind, nothing else.
+AUDITED_REFUSALS = {
+    name: {"signature_refused"}
+    for name in ("infusion:episode_sign_all", "infusion:order_sign", "infusion:order_verify")
+}
+FORM_EXEMPT = {
+    "infusion_api:plan": "a JSON API, stateless; fuzzed in tests/infusion/test_api_and_command.py",
 }

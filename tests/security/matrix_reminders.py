@@ -44,3 +44,13 @@ ENTRIES = {
     # The secret token is the credential: no session needed.
     "calendar_feed": Entry("get", kwargs=NURSE_TOKEN, expect=everyone(200, anon=200)),
 }
+
+
+# The acknowledgement has no fields: the fuzzer checks that stray fields change nothing and
+# that acknowledging twice is refused without a second audit row.
+FORMS = {"notification_acknowledge": (NURSE_REMINDER, lambda w: {})}
+SUBMITTERS = {"notification_acknowledge": "nurse"}
+FORM_EXEMPT = {
+    "calendar_regenerate": "no input: a new random token for the signed-in user",
+    "calendar_revoke": "no input: revokes the signed-in user's token",
+}

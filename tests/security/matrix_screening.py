@@ -33,8 +33,8 @@ def _draft(world):
     )
 
 
-def _signed(world):
-    """An eligible SLE screening signed by the investigator, on a second patient."""
+def _complete_draft(world):
+    """An eligible SLE screening, complete and ready to sign, on a second patient."""
     from screening import services
     from screening.demo import NORMAL_LABS, sle_facts
 
@@ -54,11 +54,22 @@ def _signed(world):
         screening=screening,
         facts=sle_facts(screening.facts, timezone.localdate(), patient.sex),
     )
-    return services.screening_sign(actor=doctor, screening=screening, password=PASSWORD)
+    return screening
+
+
+def _signed(world):
+    """The complete draft, signed by the investigator."""
+    from screening import services
+
+    screening = world.get("complete_draft", _complete_draft)
+    return services.screening_sign(
+        actor=world.users["physician"], screening=screening, password=PASSWORD
+    )
 
 
 DRAFT = {"pk": lambda w: w.get("screening", _draft).pk}
 SIGNED = {"pk": lambda w: w.get("signed_screening", _signed).pk}
+COMPLETE = {"pk": lambda w: w.get("complete_draft", _complete_draft).pk}
 PATIENT = {"patient_pk": lambda w: w.patient.pk}
 
 
@@ -90,11 +101,23 @@ ENTRIES = {
     "screening:evaluate": Entry(
         "post", kwargs=DRAFT, expect=roles(physician=400, nurse=400, admin=403, other_ward=404)
     ),
-    "screening:sign": Entry(
-        "post", kwargs=DRAFT, expect=roles(physician=400, nurse=403, admin=403, other_ward=404)
+    "screening:sign": (
+        Entry(
+            "get", kwargs=DRAFT, expect=roles(physician=200, nurse=403, admin=403, other_ward=404)
+        ),
+        Entry(
+            "post", kwargs=DRAFT, expect=roles(physician=400, nurse=403, admin=403, other_ward=404)
+        ),
     ),
-    "screening:amend": Entry(
-        "post", kwargs=SIGNED, expect=roles(physician=400, nurse=403, admin=403, other_ward=403)
+    "screening:amend": (
+        Entry(
+            "get", kwargs=SIGNED, expect=roles(physician=200, nurse=403, admin=403, other_ward=403)
+        ),
+        Entry(
+            "post",
+            kwargs=SIGNED,
+            expect=roles(physician=400, nurse=403, admin=403, other_ward=403),
+        ),
     ),
     "screening:pdf": Entry(
         "get", kwargs=DRAFT, expect=roles(physician=200, nurse=200, admin=200, other_ward=404)
@@ -106,11 +129,24 @@ ENTRIES = {
 }
 
 # Forms the fuzzer (test_fuzz_forms.py) posts to: url name -> (url kwargs, a valid example).
-# Not here, by design: screening:evaluate is the draft's autosave, which keeps the values
-# that read and the raw text of those that do not (a partial save, audited) — it has its
-# own never-a-500 property test in tests/screening/test_workflow.py; screening:sign audits
-# every refused signature (wrong password), as infusion's order signatures do.
+# Not here, by design (FORM_EXEMPT): screening:evaluate is the draft's autosave, which
+# keeps the values that read and the raw text of those that do not (a partial save,
+# audited); it has its own never-a-500 property test in tests/screening/test_workflow.py.
+# screening:sign audits every refused signature (wrong password), as infusion's order
+# signatures do, so its fuzzing allows that one audit row (AUDITED_REFUSALS), nothing else.
 FORMS = {
     "screening:start": (PATIENT, lambda w: {"indication": "SLE"}),
     "screening:amend": (SIGNED, lambda w: {"reason": "ANC repeated"}),
+    "screening:sign": (
+        COMPLETE,
+        lambda w: {
+            "password": PASSWORD,
+            "content_hash": w.get("complete_draft", _complete_draft).content_hash(),
+        },
+    ),
+}
+AUDITED_REFUSALS = {"screening:sign": {"signature_refused"}}
+FORM_EXEMPT = {
+    "screening:evaluate": "the draft's autosave: a partial save is its job (tests/screening)",
+    "screening_api:evaluate": "a JSON API, stateless; fuzzed in tests/screening/test_contract.py",
 }

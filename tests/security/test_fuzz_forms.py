@@ -3,13 +3,22 @@ messages, never a 500, and an invalid submission saves nothing.
 
 Each matrix_<app>.py may declare FORMS = {url name: (url kwargs, example(world))}. The
 fuzzer starts from the valid example and replaces, drops or adds fields with arbitrary
-text, numbers, dates and control characters, posting as a user allowed to submit.
+text, numbers, dates and control characters, posting as a user allowed to submit
+(SUBMITTERS; "anon" posts signed out). A submission is invalid when the answer is a 400,
+shows form errors, is refused (409), or queues an error message (the redirecting action views); then no
+row may have been added or removed and no audit event written, except the refusal audits
+a module lists in AUDITED_REFUSALS (a wrong signature password is audited by design).
+
+Every URL whose view takes POST has a FORMS entry or a reason in FORM_EXEMPT.
 """
 
 import importlib
 import pkgutil
 
 import pytest
+from django.apps import apps
+from django.contrib import messages
+from django.contrib.messages import get_messages
 from django.test import Client
 from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
@@ -17,6 +26,8 @@ from hypothesis import strategies as st
 
 import tests.security as security_pkg
 from core.models import AuditEvent
+from tests.security.matrix import entries_of
+from tests.security.test_url_matrix import ENTRIES, url_methods
 from tests.security.world import World
 
 SUBMITTER = {"default": "physician"}
@@ -32,7 +43,70 @@ def _forms():
     return merged
 
 
+def _merged(attribute):
+    merged = {}
+    for info in pkgutil.iter_modules(security_pkg.__path__):
+        if info.name.startswith("matrix_"):
+            module = importlib.import_module(f"tests.security.{info.name}")
+            merged.update(getattr(module, attribute, {}))
+    return merged
+
+
 FORMS = _forms()
+FORM_EXEMPT = _merged("FORM_EXEMPT")
+AUDITED_REFUSALS = _merged("AUDITED_REFUSALS")
+UNAUDITED = {"set_language"}  # a display preference, not a record
+ALWAYS_ALLOWED = {"permission_denied", "access_denied", "login", "csrf_failure"}
+# An empty body is the plainest invalid input; these forms have no field to fill, so an
+# empty body is their valid submission (tested by the example test below).
+EMPTY_BODY_ACCEPTED = {
+    "infusion:order_administer",
+    "infusion:order_complete",
+    "notification_acknowledge",
+}
+# The clinical rows a submission may write; the audit trail is checked on its own.
+ROW_MODELS = [
+    m
+    for m in apps.get_models()
+    if m._meta.app_label in ("core", "screening", "infusion") and m is not AuditEvent
+]
+
+
+def _row_counts():
+    return {m._meta.label: m.objects.count() for m in ROW_MODELS}
+
+
+def _post_views():
+    """Url names whose view takes POST: from the views' decorators and the matrix."""
+    names = {name for name, methods in url_methods().items() if "POST" in methods}
+    names |= {
+        name for name, value in ENTRIES.items() for e in entries_of(value) if e.method == "post"
+    }
+    return names
+
+
+def test_every_view_taking_post_is_fuzzed_or_exempt_with_a_reason():
+    post = _post_views()
+    missing = sorted(post - set(FORMS) - set(FORM_EXEMPT))
+    assert not missing, f"POST views with neither a FORMS entry nor a FORM_EXEMPT reason: {missing}"
+    assert not set(FORMS) & set(FORM_EXEMPT), "a form is either fuzzed or exempt"
+    stale = sorted((set(FORMS) | set(FORM_EXEMPT)) - post)
+    assert not stale, f"FORMS / FORM_EXEMPT entries for views that take no POST: {stale}"
+    assert all(reason.strip() for reason in FORM_EXEMPT.values())
+
+
+def test_the_post_views_are_found_from_the_decorators():
+    post = _post_views()
+    # require_POST, require_http_methods, a class-based form view, an undecorated form view
+    assert {"infusion:order_verify", "infusion:episode_edit", "login", "patient_edit"} <= post
+    assert not {"infusion:chart", "patient_list", "screening:pdf"} & post
+
+
+def _invalid(response, text):
+    if response.status_code in (400, 409) or any(m in text for m in ERROR_MARKERS):
+        return True
+    return any(m.level >= messages.ERROR for m in get_messages(response.wsgi_request))
+
 
 nasty_text = st.one_of(
     st.text(max_size=40),
@@ -71,7 +145,34 @@ def _mutations(example):
     )
 
 
-ERROR_MARKERS = ('class="error"', 'class="errors"', '"errors"', "errorlist")
+ERROR_MARKERS = (
+    'class="error"',
+    'class="errors"',
+    'class="msg error"',
+    '"errors"',
+    "errorlist",
+)
+
+
+def _client(world, module, name):
+    submitter = getattr(module, "SUBMITTERS", SUBMITTER).get(name, "physician")
+    client = Client()
+    if submitter != "anon":
+        client.force_login(world.users[submitter])
+    return client
+
+
+def _assert_nothing_saved(name, body, before_rows, before_seq):
+    allowed = ALWAYS_ALLOWED | AUDITED_REFUSALS.get(name, set())
+    saved = AuditEvent.objects.filter(seq__gt=before_seq).exclude(action__in=allowed)
+    assert not saved.exists(), (name, body, list(saved.values("action", "object_type")))
+    rows = _row_counts()
+    changed = {k: (before_rows[k], rows[k]) for k in rows if rows[k] != before_rows[k]}
+    assert not changed, (name, body, changed)
+
+
+def _last_seq():
+    return AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
 
 
 @pytest.mark.django_db
@@ -79,9 +180,6 @@ ERROR_MARKERS = ('class="error"', 'class="errors"', '"errors"', "errorlist")
 def test_fuzzed_submissions_never_fail_and_invalid_ones_save_nothing(name):
     module, (kwargs_spec, example_fn) = FORMS[name]
     world = World()
-    submitter = getattr(module, "SUBMITTERS", SUBMITTER).get(name, "physician")
-    client = Client()
-    client.force_login(world.users[submitter])
     url = reverse(name, kwargs={k: f(world) for k, f in kwargs_spec.items()})
     example = example_fn(world)
 
@@ -90,18 +188,50 @@ def test_fuzzed_submissions_never_fail_and_invalid_ones_save_nothing(name):
     )
     @given(body=_mutations(example))
     def check(body):
-        before = AuditEvent.objects.count()
         body = {k: str(v) for k, v in body.items()}
+        client = _client(world, module, name)  # fresh: a sign-in must not outlive its example
         for htmx in (False, True):
+            before_seq, before_rows = _last_seq(), _row_counts()
             headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
             response = client.post(url, body, **headers)
             assert response.status_code < 500, (name, body, response.status_code)
             text = response.content.decode(errors="replace")
-            if response.status_code == 400 or any(m in text for m in ERROR_MARKERS):
-                saved = AuditEvent.objects.filter(seq__gt=before).exclude(
-                    action__in=["permission_denied", "access_denied", "login", "csrf_failure"]
-                )
-                assert not saved.exists(), (name, body, list(saved.values("action", "object_type")))
-            before = AuditEvent.objects.count()
+            if _invalid(response, text):
+                _assert_nothing_saved(name, body, before_rows, before_seq)
 
     check()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", sorted(FORMS))
+def test_an_empty_submission_is_refused_and_saves_nothing(name):
+    module, (kwargs_spec, _example_fn) = FORMS[name]
+    world = World()
+    client = _client(world, module, name)
+    url = reverse(name, kwargs={k: f(world) for k, f in kwargs_spec.items()})
+    before_seq, before_rows = _last_seq(), _row_counts()
+    response = client.post(url, {})
+    assert response.status_code < 500, (name, response.status_code)
+    text = response.content.decode(errors="replace")
+    if name in EMPTY_BODY_ACCEPTED:
+        return
+    # Refused with a message the user can read, and nothing written.
+    assert _invalid(response, text), (name, response.status_code, text[:1500])
+    _assert_nothing_saved(name, {}, before_rows, before_seq)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", sorted(FORMS))
+def test_the_example_the_fuzzer_starts_from_is_accepted(name):
+    # Otherwise the fuzzer would only ever explore the refusal path.
+    module, (kwargs_spec, example_fn) = FORMS[name]
+    world = World()
+    client = _client(world, module, name)
+    url = reverse(name, kwargs={k: f(world) for k, f in kwargs_spec.items()})
+    before_seq = _last_seq()
+    response = client.post(url, example_fn(world))
+    text = response.content.decode(errors="replace")
+    assert response.status_code in (200, 302, 303), (name, response.status_code)
+    assert not _invalid(response, text), (name, text[:2000])
+    if name not in UNAUDITED:
+        assert AuditEvent.objects.filter(seq__gt=before_seq).exists(), f"{name}: no audit row"
