@@ -92,7 +92,9 @@ def patient_create(request):
 @require_perm("core.change_patient")
 def patient_edit(request, pk):
     patient = get_patient_for_user(request.user, pk)
-    form = PatientForm(request.POST if request.method == "POST" else None, instance=patient, user=request.user)
+    form = PatientForm(
+        request.POST if request.method == "POST" else None, instance=patient, user=request.user
+    )
     if request.method == "POST":
         reason = request.POST.get("reason", "").strip()
         if not reason:

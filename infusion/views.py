@@ -337,7 +337,9 @@ def order_cancel(request, pk):
 def order_edit(request, pk):
     order = selectors.get_order_for_user(request.user, pk)
     initial = {"note": order.note, "scheduled_at": order.scheduled_at, "dose": order.dose}
-    form = OrderEditForm(request.POST if request.method == "POST" else None, order=order, initial=initial)
+    form = OrderEditForm(
+        request.POST if request.method == "POST" else None, order=order, initial=initial
+    )
     status = 200
     if request.method == "POST":
         status = 400
@@ -421,7 +423,9 @@ def order_reject(request, pk):
 @require_perm("infusion.sign_order")
 def cyclophosphamide_new(request, pk):
     episode = selectors.get_episode_for_user(request.user, pk)
-    form = CyclophosphamideForm(request.POST if request.method == "POST" else None, actor=request.user)
+    form = CyclophosphamideForm(
+        request.POST if request.method == "POST" else None, actor=request.user
+    )
     check = refusal = None
     status = 200
     if request.method == "POST":
@@ -677,7 +681,10 @@ def reaction_add(request, pk):
 def sae_report(request, pk):
     reaction = selectors.get_reaction_for_user(request.user, pk)
     episode = reaction.episode
-    form = SaeForm(request.POST if request.method == "POST" else None, initial={"informed_at": timezone.localtime()})
+    form = SaeForm(
+        request.POST if request.method == "POST" else None,
+        initial={"informed_at": timezone.localtime()},
+    )
     status = 200
     if request.method == "POST":
         status = 400

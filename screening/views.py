@@ -216,7 +216,10 @@ def sign(request, pk):
     if not screening.is_draft:
         messages.info(request, _("This screening is already signed."))
         return redirect("screening:detail", pk=screening.pk)
-    form = SignForm(request.POST if request.method == "POST" else None, initial={"content_hash": screening.content_hash()})
+    form = SignForm(
+        request.POST if request.method == "POST" else None,
+        initial={"content_hash": screening.content_hash()},
+    )
     error = ""
     status = 200
     if request.method == "POST":
