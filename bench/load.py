@@ -1,12 +1,15 @@
 """Load benchmark: gunicorn on PostgreSQL, 20 concurrent users, p50/p95 per page vs the floor.
 
-    .venv/bin/python bench/load.py [--users 20] [--seconds 60] [--keep-db]
+    .venv/bin/python bench/load.py [--users 20] [--think 1.0] [--seconds 60] [--skip-build]
 
 Builds its own database (ward_bench_load) with 1,000 patients, 300 screenings,
 100 MSC episodes and ≥ 5,000 audit events, starts gunicorn (APP_ENV=development,
 DEBUG off), signs each virtual user in, and for --seconds sends a mix of: the patient
 list, a screening page with a live (htmx) re-evaluation, the pharmacist queue, the audit
 browser and a PDF download, plus a trivial view that reads one row (/health/, the floor).
+Each user waits 0.5–1.5 × --think seconds between requests, as a person reading the page
+does; --think 0 is a closed loop that measures the host's capacity instead (with 20 users
+on 2 cores every page then queues behind the others, the floor included).
 Prints a Markdown table for the README. Targets: HTML p95 ≤ 150 ms and ≤ 3× the floor's
 p95; PDFs ≤ 1.5 s.
 """
@@ -174,7 +177,7 @@ PASSWORDS = {
 }
 
 
-def run(users, seconds):
+def run(users, seconds, think=0.0):
     mix = page_mix()
     results = {name: [] for name, _, _ in mix}
     errors = {name: 0 for name, _, _ in mix}
@@ -199,6 +202,9 @@ def run(users, seconds):
                     errors[name] += 1
                 else:
                     results[name].append(elapsed)
+            if think:
+                # A person reads the page before the next click: 0.5–1.5 × --think seconds.
+                time.sleep(think * rng.uniform(0.5, 1.5))
 
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(users)]
     for t in threads:
@@ -222,6 +228,12 @@ def main():
     ap.add_argument("--users", type=int, default=20)
     ap.add_argument("--seconds", type=int, default=60)
     ap.add_argument("--workers", type=int, default=4)
+    ap.add_argument(
+        "--think",
+        type=float,
+        default=1.0,
+        help="mean seconds a user waits between requests (0: closed loop, saturates the host)",
+    )
     ap.add_argument("--skip-build", action="store_true")
     args = ap.parse_args()
     if not args.skip_build:
@@ -252,13 +264,14 @@ def main():
             except OSError:
                 time.sleep(0.2)
         run(2, 3)  # warm-up
-        results, errors = run(args.users, args.seconds)
+        results, errors = run(args.users, args.seconds, args.think)
     finally:
         server.terminate()
         server.wait(10)
     floor = pct(results["floor /health/"], 0.95)
     print(
-        f"\n{args.users} users, {args.seconds} s, gunicorn {args.workers} workers × 4 threads, PostgreSQL\n"
+        f"\n{args.users} users, think time {args.think:g} s, {args.seconds} s, "
+        f"gunicorn {args.workers} workers × 4 threads, PostgreSQL\n"
     )
     print("| page | requests | errors | p50 ms | p95 ms | p95 / floor p95 | target | met |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |")
