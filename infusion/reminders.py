@@ -43,6 +43,9 @@ from .protocol import vitals_interval_minutes, ward_zone
 EPISODE_SUBJECT = "infusion.Episode"
 ORDER_SUBJECT = "infusion.Order"
 STALE_AFTER = timedelta(hours=12)
+# A re-send of a reminder whose moment moved after it went out keeps the step and takes
+# occurrence + RESEND_STRIDE (the base occurrences, e.g. one per signing, stay below it).
+RESEND_STRIDE = 1000
 MORNING = time(8, 0)
 COLD_CHAIN_ALARM_BEFORE = timedelta(minutes=30)
 OUT_OF_FRIDGE_BEFORE = timedelta(minutes=20)  # B-ADM-2: the earliest of 10–20 min
@@ -343,27 +346,53 @@ def order_wanted(episode, order):
     ]
 
 
+def _latest_rows(existing):
+    """The newest row of each (step, occurrence) chain: a reminder sent for a moment that
+    later moved is followed by a re-send at occurrence + RESEND_STRIDE (see _apply)."""
+    latest = {}
+    for r in existing:
+        key = (r.step, r.occurrence % RESEND_STRIDE)
+        if key not in latest or r.occurrence > latest[key].occurrence:
+            latest[key] = r
+    return latest
+
+
 def _apply(subject_type, subject_id, wanted, existing, *, episode, actor, reason):
     now = timezone.now()
-    by_key = {(r.step, r.occurrence): r for r in existing}
+    by_key = _latest_rows(existing)
     wanted_steps = {w.step for w in wanted}
     for w in wanted:
         row = by_key.get(w.key)
+        occurrence = w.occurrence
         if row is None:
             if w.due_at < now - STALE_AFTER:
                 continue
-        elif row.status != ReminderStatus.SCHEDULED or (
+        elif row.status != ReminderStatus.SCHEDULED:
+            # Already sent (or acknowledged) for the old time. If the moment moved to a
+            # time still ahead, the recipient must be reminded again then: the old one
+            # leaves the notification centre and a new occurrence is scheduled.
+            if row.status == ReminderStatus.CANCELLED or row.due_at == w.due_at:
+                continue
+            if w.due_at <= now:
+                continue
+            reminder_services.reminder_supersede(
+                reminder=row, actor=actor, reason=reason or "rescheduled: the moment moved"
+            )
+            occurrence = row.occurrence + RESEND_STRIDE
+        elif (
             row.due_at == w.due_at
             and row.title_template == w.template
             and row.title_params == w.params
             and row.recipient_role == w.role
         ):
             continue
+        else:
+            occurrence = row.occurrence
         reminder_services.reminder_schedule(
             subject_type=subject_type,
             subject_id=subject_id,
             step=w.step,
-            occurrence=w.occurrence,
+            occurrence=occurrence,
             due_at=w.due_at,
             patient=episode.patient,
             ward=episode.patient.ward,

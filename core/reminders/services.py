@@ -304,6 +304,17 @@ def reminders_cancel(*, subject_type, subject_id, reason, actor, steps=None):
     return cancelled
 
 
+def reminder_supersede(*, reminder, actor, reason):
+    """Close one reminder that was already sent because the moment it announced moved
+    (a new occurrence is scheduled for the new time by the caller). An acknowledged one
+    stays as it is: history, and nothing left to act on."""
+    with transaction.atomic():
+        reminder = Reminder.objects.select_for_update().get(pk=reminder.pk)
+        if reminder.status in CANCELLABLE:
+            _cancel(reminder, actor, timezone.now(), reason=reason)
+    return reminder
+
+
 def _cancel(reminder, actor, now, *, reason):
     previous = reminder.status
     reminder.status = ReminderStatus.CANCELLED

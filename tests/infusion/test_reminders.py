@@ -187,3 +187,43 @@ def test_the_morning_reminder_is_0800_local_across_a_dst_change(
     row = reminders(episode)["antiplatelet_start"]
     assert row.due_at.astimezone(zone) == datetime(2031, 11, 2, 8, 0, tzinfo=zone)
     assert row.due_at == datetime(2031, 11, 2, 13, 0, tzinfo=ZoneInfo("UTC"))  # EST = UTC−5
+
+
+def test_a_reminder_already_sent_is_sent_again_when_the_infusion_is_postponed(episode, physician):
+    from core.reminders import services as reminder_services
+
+    dex = reminders(episode)["dexamethasone"]
+    # The dexamethasone reminder goes out at its time; then the infusion is put off a day.
+    with time_machine.travel(dex.due_at + timedelta(minutes=1), tick=False):
+        claimed = reminder_services.sweep(enqueue=lambda ids: None)
+        assert dex.pk in claimed
+        reminder_services.deliver_many([dex.pk])
+        dex.refresh_from_db()
+        assert dex.status == ReminderStatus.SENT
+        new_start = episode.planned_start + timedelta(days=1)
+        services.episode_update(
+            episode=episode,
+            actor=physician,
+            data=episode_data(new_start, preparation_time=new_start - timedelta(hours=2)),
+            reason="bed not free",
+            acknowledged=True,
+        )
+    rows = Reminder.objects.filter(
+        subject_type=EPISODE_SUBJECT, subject_id=str(episode.pk), step="dexamethasone"
+    ).order_by("occurrence")
+    old, new = list(rows)
+    # The one sent for the old time leaves the notification centre...
+    assert old.pk == dex.pk and old.status == ReminderStatus.CANCELLED
+    assert old.cancel_reason == "bed not free"
+    # ...and the nurse is reminded again, 30 min before the new start.
+    assert new.status == ReminderStatus.SCHEDULED
+    assert new.due_at == dex.due_at + timedelta(days=1)
+    # Syncing again changes nothing (no third row).
+    services.episode_update(
+        episode=episode,
+        actor=physician,
+        data=episode_data(new_start, preparation_time=new_start - timedelta(hours=2)),
+        reason="same plan",
+        acknowledged=True,
+    )
+    assert rows.count() == 2
