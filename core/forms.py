@@ -111,6 +111,7 @@ class AuditFilterForm(forms.Form):
     patient = forms.CharField(label=_("Patient (hospital number)"), required=False)
     action = forms.CharField(label=_("Action"), required=False)
     object_type = forms.CharField(label=_("Object type"), required=False)
+    object_id = forms.CharField(label=_("Object ID"), required=False, max_length=64)
     date_from = forms.DateField(label=_("From"), required=False, widget=DateInput())
     date_to = forms.DateField(label=_("To"), required=False, widget=DateInput())
 

@@ -152,6 +152,8 @@ def _filtered_events(form):
         events = events.filter(action__iexact=data["action"].strip())
     if data["object_type"]:
         events = events.filter(object_type__icontains=data["object_type"].strip())
+    if data["object_id"]:
+        events = events.filter(object_id=data["object_id"].strip())
     if data["date_from"]:
         events = events.filter(at__gte=datetime.combine(data["date_from"], time.min, tzinfo=tz))
     if data["date_to"]:

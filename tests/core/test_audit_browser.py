@@ -74,6 +74,17 @@ def test_it_filters_by_object_type(login, auditor, physician):
     assert "marker-patient" not in body
 
 
+def test_it_filters_by_object_type_and_id_together(login, auditor, physician):
+    _note(physician, "marker-order-7", object_type="infusion.Order", object_id="7")
+    _note(physician, "marker-order-70", object_type="infusion.Order", object_id="70")
+    _note(physician, "marker-patient-7", object_type="core.Patient", object_id="7")
+    response = login(auditor).get("/audit/", {"object_type": "infusion.order", "object_id": "7"})
+    body = response.content.decode()
+    assert "marker-order-7" in body
+    assert "marker-order-70" not in body and "marker-patient-7" not in body
+    assert 'name="object_id"' in body and 'value="7"' in body
+
+
 def test_it_filters_by_ward_dates_inclusive_of_both_days(login, auditor, physician):
     for when, marker in [
         (_at(2026, 11, 3, 23, 59), "marker-before"),
