@@ -8,6 +8,7 @@ goes through the template, so it is escaped.
 from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 WIDTH = 1000
 COLUMN_GAP = 8
@@ -41,7 +42,18 @@ def layout(counts):
     col_w = (WIDTH - COLUMN_GAP * (n - 1)) // n
     boxes, lines = [], []
     top = Box(WIDTH // 2 - 150, 8, 300, TOP_H, "screened")
-    top.lines = [(_("Screened"), "head"), (_("n = %(n)s") % {"n": counts["total"]}, "count")]
+    top.lines = [
+        (_("Screened"), "head"),
+        (
+            ngettext(
+                "n = %(n)s screenings of %(patients)s patient",
+                "n = %(n)s screenings of %(patients)s patients",
+                counts["patients"],
+            )
+            % {"n": counts["total"], "patients": counts["patients"]},
+            "count",
+        ),
+    ]
     boxes.append(top)
     bus_y = top.y + TOP_H + 24
     lines.append((WIDTH // 2, top.y + TOP_H, WIDTH // 2, bus_y))

@@ -149,12 +149,16 @@ def is_row_outdated(row):
 def flow_counts(qs):
     """Counts for the flow diagram from one query: screened → per indication → outcome
     (ineligible: per failing rule) → signed."""
-    rows = qs.order_by().values_list("indication", "outcome", "status", "failing_rules")
+    rows = qs.order_by().values_list(
+        "indication", "outcome", "status", "failing_rules", "patient_id"
+    )
     per = {code: defaultdict(int) for code, _label in INDICATION_CHOICES}
     rules = {code: Counter() for code, _label in INDICATION_CHOICES}
     total = 0
-    for indication, outcome, status, failing in rows:
+    patients = set()  # a patient screened for two indications is one person
+    for indication, outcome, status, failing, patient_id in rows:
         total += 1
+        patients.add(patient_id)
         counts = per.setdefault(indication, defaultdict(int))
         counts["screened"] += 1
         counts[outcome] += 1
@@ -165,6 +169,7 @@ def flow_counts(qs):
             rules.setdefault(indication, Counter()).update(failing or [])
     return {
         "total": total,
+        "patients": len(patients),
         "indications": [
             {
                 "code": code,

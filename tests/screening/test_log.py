@@ -108,7 +108,7 @@ def test_the_flow_diagram_counts_each_step(login, nurse, world):
     html = login(nurse).get("/screening/").content.decode()
     svg = html[html.index("<svg") : html.index("</svg>")]
     assert "<script" not in svg
-    assert box(svg, "screened") == ["Screened", "n = 3"]
+    assert box(svg, "screened") == ["Screened", "n = 3 screenings of 3 patients"]
     columns = re.findall(
         r'<g class="box indication">.*?</text><text[^>]*>([^<]+)</text>', svg, flags=re.S
     )
@@ -147,3 +147,11 @@ def test_the_log_query_count_does_not_grow_with_the_rows(login, nurse, labs):
         start(nurse, p)
     many = _log_queries(client)
     assert many == few, (few, many)
+
+
+def test_a_patient_screened_for_two_indications_is_one_patient_in_the_flow(login, nurse, labs):
+    start(nurse, labs)  # SLE
+    ineligible(nurse, labs)  # IIM, the same patient
+    html = login(nurse).get("/screening/").content.decode()
+    svg = html[html.index("<svg") : html.index("</svg>")]
+    assert box(svg, "screened") == ["Screened", "n = 2 screenings of 1 patient"]
