@@ -53,8 +53,11 @@ def patient_screenings(patient):
 
 
 def series_versions(screening):
+    # The version list shows number, status and signer: the large JSON columns (facts,
+    # evaluation) stay in the database; every page and re-evaluation reads this list.
     return list(
         Screening.objects.filter(series=screening.series)
+        .defer("facts", "evaluation", "invalid_inputs", "form_errors")
         .select_related("signed_by")
         .order_by("version")
     )

@@ -252,3 +252,24 @@ def test_an_amendment_needs_a_reason_and_makes_version_2(login, physician, nurse
 def test_only_a_signed_screening_can_be_amended(physician, eligible):
     with pytest.raises(services.ActionRefused):
         services.screening_amend(actor=physician, screening=eligible, reason="typo")
+
+
+def test_the_version_list_costs_the_same_queries_however_many_versions(login, physician, eligible):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = login(physician)
+    latest = eligible
+    counts = []
+    for n in range(3):
+        client.get(f"/screening/{latest.pk}/")  # settle (re-evaluation on open, caches)
+        with CaptureQueriesContext(connection) as ctx:
+            page = client.get(f"/screening/{latest.pk}/").content.decode()
+        counts.append(len(ctx.captured_queries))
+        assert page.count('class="versions"') == (1 if n else 0)
+        sign(client, latest)
+        latest = services.screening_amend(
+            actor=physician, screening=Screening.objects.get(pk=latest.pk), reason=f"amend {n}"
+        )
+    # Versions 2 and 3 list their predecessors from one query, without the facts.
+    assert counts[1] == counts[2]
