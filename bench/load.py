@@ -227,7 +227,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--users", type=int, default=20)
     ap.add_argument("--seconds", type=int, default=60)
+    # The README's production command: 4 workers × 2 threads.
     ap.add_argument("--workers", type=int, default=4)
+    ap.add_argument("--threads", type=int, default=2)
     ap.add_argument(
         "--think",
         type=float,
@@ -247,7 +249,7 @@ def main():
             "--workers",
             str(args.workers),
             "--threads",
-            "4",
+            str(args.threads),
             "--log-level",
             "warning",
         ],
@@ -271,7 +273,7 @@ def main():
     floor = pct(results["floor /health/"], 0.95)
     print(
         f"\n{args.users} users, think time {args.think:g} s, {args.seconds} s, "
-        f"gunicorn {args.workers} workers × 4 threads, PostgreSQL\n"
+        f"gunicorn {args.workers} workers × {args.threads} threads, PostgreSQL\n"
     )
     print("| page | requests | errors | p50 ms | p95 ms | p95 / floor p95 | target | met |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |")

@@ -4,6 +4,7 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from .choices import Model
 from .labs import ANALYTE_CHOICES
 from .querysets import AuditedManager
 
@@ -15,7 +16,7 @@ class Role(models.TextChoices):
     ADMIN = "admin", _("Administrator (auditor)")
 
 
-class Ward(models.Model):
+class Ward(Model):
     code = models.SlugField(_("code"), max_length=20, unique=True)
     name = models.CharField(_("name"), max_length=100)
     physician_on_duty = models.ForeignKey(
@@ -65,7 +66,7 @@ class Sex(models.TextChoices):
     MALE = "M", _("Male")
 
 
-class Patient(models.Model):
+class Patient(Model):
     hospital_number = models.CharField(_("hospital number"), max_length=30, unique=True)
     name = models.CharField(_("name"), max_length=120)
     sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices)
@@ -90,7 +91,7 @@ class MeasurementKind(models.TextChoices):
     HEIGHT_CM = "height_cm", _("Height (cm)")
 
 
-class Measurement(models.Model):
+class Measurement(Model):
     """A dated body measurement. Weight drives the MSC dose, so its date matters."""
 
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="measurements")
@@ -110,7 +111,7 @@ class Measurement(models.Model):
         return f"{self.kind}={self.value} @ {self.measured_at:%Y-%m-%d %H:%M}"
 
 
-class ReferenceRange(models.Model):
+class ReferenceRange(Model):
     """Per-lab, per-sex reference ranges: ULNs are data, never constants in code."""
 
     lab = models.CharField(_("laboratory"), max_length=60)
@@ -129,7 +130,7 @@ class ReferenceRange(models.Model):
         return f"{self.lab} {self.analyte} {self.sex or '*'} ≤ {self.upper} {self.unit}"
 
 
-class LabResult(models.Model):
+class LabResult(Model):
     """A dated laboratory value with its unit and the reporting lab."""
 
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="lab_results")
@@ -151,7 +152,7 @@ class LabResult(models.Model):
         return f"{self.analyte}={self.value} {self.unit} @ {self.observed_at:%Y-%m-%d %H:%M}"
 
 
-class AuditEvent(models.Model):
+class AuditEvent(Model):
     """Append-only, hash-chained audit trail (21 CFR Part 11 style).
 
     `entry_hash` = SHA-256(previous entry_hash + canonical JSON of this event). The

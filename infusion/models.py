@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from core.choices import Model
 from core.models import Patient
 from core.querysets import AuditedManager
 
@@ -28,7 +29,7 @@ class EpisodeStatus(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
-class Episode(models.Model):
+class Episode(Model):
     patient = models.ForeignKey(
         Patient,
         verbose_name=_("patient"),
@@ -174,7 +175,7 @@ CONTENT_FIELDS = (
 )
 
 
-class Order(models.Model):
+class Order(Model):
     episode = models.ForeignKey(Episode, on_delete=models.PROTECT, related_name="orders")
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="infusion_orders")
     kind = models.CharField(_("order"), max_length=20, choices=OrderKind.choices)
@@ -275,7 +276,7 @@ class SignatureMeaning(models.TextChoices):
     HOLD_OVERRIDE = "hold_override", _("Second physician: cyclophosphamide within the 48 h hold")
 
 
-class Signature(models.Model):
+class Signature(Model):
     """An electronic signature: who, when, what it means, and the content it covers.
 
     The signer re-entered their password. Editing the order voids its signatures
@@ -301,7 +302,7 @@ class Signature(models.Model):
         return f"{self.meaning} by {self.signer_name} @ {self.signed_at:%Y-%m-%d %H:%M}"
 
 
-class Administration(models.Model):
+class Administration(Model):
     """One dose given (the medication administration record)."""
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="administrations")
@@ -325,7 +326,7 @@ class Administration(models.Model):
         return f"{self.dose} {self.dose_unit} @ {self.given_at:%Y-%m-%d %H:%M}"
 
 
-class RateStep(models.Model):
+class RateStep(Model):
     """The infusion rate set at a moment (the first one at the start)."""
 
     episode = models.ForeignKey(Episode, on_delete=models.PROTECT, related_name="rate_steps")
@@ -346,7 +347,7 @@ class RateStep(models.Model):
         return f"{self.rate_ml_per_min} mL/min @ {self.at:%H:%M}"
 
 
-class VitalSigns(models.Model):
+class VitalSigns(Model):
     episode = models.ForeignKey(Episode, on_delete=models.PROTECT, related_name="vitals")
     at = models.DateTimeField(_("time"))
     respiration_per_min = models.PositiveSmallIntegerField(_("respiration (/min)"), null=True)
@@ -393,7 +394,7 @@ class Severity(models.TextChoices):
     SEVERE = "severe", _("Severe")
 
 
-class AdverseReaction(models.Model):
+class AdverseReaction(Model):
     episode = models.ForeignKey(Episode, on_delete=models.PROTECT, related_name="reactions")
     at = models.DateTimeField(_("time"))
     reaction_type = models.CharField(_("reaction"), max_length=20, choices=ReactionType.choices)
@@ -415,7 +416,7 @@ class AdverseReaction(models.Model):
         return f"{self.reaction_type} ({self.severity}) @ {self.at:%Y-%m-%d %H:%M}"
 
 
-class SeriousAdverseEventReport(models.Model):
+class SeriousAdverseEventReport(Model):
     """B-ADM-5 (§4.1): a serious adverse event is reported to the hospital."""
 
     reaction = models.OneToOneField(

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 
-from django.db.models import Exists, OuterRef, Prefetch
+from django.db.models import Count, Exists, OuterRef, Prefetch, Window
 from django.db.models.fields.json import KT
 from django.http import Http404
 from django.utils import timezone
@@ -32,7 +32,9 @@ from .protocol import (
     vitals_interval_minutes,
 )
 
-QUEUE_PAGE_SIZE = 10  # the most urgent first; a page a pharmacist works through
+# The most urgent first. Each card carries its checks and a verify and a reject form per
+# order; five fill a tablet screen several times over, and keep the page light to draw.
+QUEUE_PAGE_SIZE = 5
 RELEASE_LABELS = {
     "released": gettext_lazy("released"),
     "pending": gettext_lazy("pending: certificate incomplete"),
@@ -101,7 +103,7 @@ def get_reaction_for_user(user, pk):
 def _signatures_prefetch():
     return Prefetch(
         "signatures",
-        queryset=Signature.objects.select_related("signer").order_by("signed_at", "pk"),
+        queryset=Signature.objects.order_by("signed_at", "pk"),  # signer_name is kept
     )
 
 
@@ -164,14 +166,39 @@ class QueueItem:
 
 
 def pharmacy_queue(user, page=1):
-    """Episodes with orders waiting for verification, most urgent (earliest start) first.
+    """Episodes with orders waiting for verification, most urgent (earliest start) first:
+    ``(items, total, page)``, the page clamped to the pages there are.
 
-    A fixed number of queries whatever the number of rows: the orders, their signatures
-    and the patient's cyclophosphamide orders are prefetched; the checks read only the
-    plan values the episode keeps as columns.
+    A fixed number of queries whatever the number of rows: the page of episodes carries
+    the total (a window count, no separate COUNT), and the orders, their signatures and
+    the patient's cyclophosphamide orders are prefetched; the checks read only the plan
+    values the episode keeps as columns.
     """
+    episodes = _queue_episodes(user).annotate(queue_total=Window(Count("pk")))
+    page = max(page, 1)
+    rows = _with_orders(_page(episodes, page))
+    if not rows and page > 1:  # past the last page (the queue got shorter): the last one
+        page = max(1, -(-episodes.count() // QUEUE_PAGE_SIZE))
+        rows = _with_orders(_page(episodes, page))
+    total = rows[0].queue_total if rows else 0
+    return [_queue_item(ep) for ep in rows], total, page
+
+
+def _page(episodes, page):
+    start = (page - 1) * QUEUE_PAGE_SIZE
+    return episodes[start : start + QUEUE_PAGE_SIZE]
+
+
+def pharmacy_queue_item(user, episode_id):
+    """One episode's queue card (after a verify or reject on it), or None when none of
+    its orders waits any more. Whatever page the episode is on."""
+    episodes = _with_orders(_queue_episodes(user).filter(pk=episode_id))
+    return _queue_item(episodes[0]) if episodes else None
+
+
+def _queue_episodes(user):
     pending = Order.objects.filter(episode=OuterRef("pk"), status=OrderStatus.SIGNED)
-    episodes = (
+    return (
         scoped_for_user(user, Episode.objects.select_related("patient"), ward_path="patient__ward")
         .filter(Exists(pending))
         .exclude(status=EpisodeStatus.CANCELLED)
@@ -179,10 +206,11 @@ def pharmacy_queue(user, page=1):
         .annotate(long_term=KT("plan_input__patient__long_term_antiplatelet"))
         .order_by("planned_start", "pk")
     )
-    total = episodes.count()
-    start = (max(page, 1) - 1) * QUEUE_PAGE_SIZE
-    episodes = list(
-        episodes[start : start + QUEUE_PAGE_SIZE].prefetch_related(
+
+
+def _with_orders(episodes):
+    return list(
+        episodes.prefetch_related(
             Prefetch(
                 "orders",
                 queryset=Order.objects.exclude(
@@ -201,8 +229,6 @@ def pharmacy_queue(user, page=1):
             ),
         )
     )
-    items = [_queue_item(ep) for ep in episodes]
-    return items, total
 
 
 def _queue_item(ep):

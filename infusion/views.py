@@ -72,7 +72,7 @@ def queue(request):
         page = int(request.GET.get("page", "1"))
     except ValueError:
         page = 1
-    items, total = selectors.pharmacy_queue(request.user, page)
+    items, total, page = selectors.pharmacy_queue(request.user, page)
     pages = max(1, -(-total // selectors.QUEUE_PAGE_SIZE))
     context = {
         "items": items,
@@ -365,8 +365,7 @@ def order_edit(request, pk):
 def _queue_item_response(request, order, alert, ok):
     """After verify/reject from the queue: the episode's card (htmx) or the queue page."""
     if request.htmx:
-        items, _total = selectors.pharmacy_queue(request.user, 1)
-        item = next((i for i in items if i.episode.pk == order.episode_id), None)
+        item = selectors.pharmacy_queue_item(request.user, order.episode_id)
         context = {
             "item": item,
             "episode_id": order.episode_id,

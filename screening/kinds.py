@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from html import escape as html_escape
 
-from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
@@ -66,65 +66,53 @@ class Input:
         return "in-" + (self.name + suffix).replace(".", "-").replace(" ", "_")
 
     def html(self, read_only=False):
-        """The input's markup (built here, not in a template: a form has ~300 of them)."""
-        ident = self.id
+        """The input's markup (built here, not in a template: a form has ~300 of them).
+
+        Every value goes through ``_e`` (Django's escaping: already-safe markup as it is,
+        anything else through ``html.escape``); f-strings instead of ``format_html``
+        because this runs a thousand times a page."""
+        ident = _e(self.id)
         off = " disabled" if read_only else ""
         invalid = ' aria-invalid="true"' if self.errors else ""
         if self.widget == "readonly":
-            return format_html(
-                '<span class="ro" id="{}">{} <small>({})</small></span>',
-                ident,
-                self.value or "—",
-                _("from the patient record"),
+            return mark_safe(  # noqa: S308 (every value escaped by _e)
+                f'<span class="ro" id="{ident}">{_e(self.value or "—")} '
+                f"<small>({_e(_('from the patient record'))})</small></span>"
             )
         if self.widget == "checkbox":
-            return format_html(
-                '<label class="cb" for="{}"><input type="checkbox" id="{}" name="{}" value="{}"{}{}> {}</label>',
-                ident,
-                ident,
-                self.name,
-                self.value,
-                mark_safe(" checked" if self.checked else ""),  # noqa: S308 (constant)
-                mark_safe(off),  # noqa: S308 (constant)
-                self.label,
+            checked = " checked" if self.checked else ""
+            return mark_safe(  # noqa: S308 (every value escaped by _e)
+                f'<label class="cb" for="{ident}"><input type="checkbox" id="{ident}" '
+                f'name="{_e(self.name)}" value="{_e(self.value)}"{checked}{off}> '
+                f"{_e(self.label)}</label>"
             )
         if self.widget == "select":
             current = str(self.value)
-            options = format_html_join(
-                "",
-                '<option value="{}"{}>{}</option>',
-                (
-                    (value, mark_safe(" selected" if str(value) == current else ""), label)  # noqa: S308
-                    for value, label in self.options
-                ),
+            options = "".join(
+                f'<option value="{_e(value)}"{" selected" if str(value) == current else ""}>'
+                f"{_e(label)}</option>"
+                for value, label in self.options
             )
-            control = format_html(
-                '<select id="{}" name="{}"{}{}>{}</select>',
-                ident,
-                self.name,
-                mark_safe(invalid),  # noqa: S308 (constant)
-                mark_safe(off),  # noqa: S308 (constant)
-                options,
+            control = (
+                f'<select id="{ident}" name="{_e(self.name)}"{invalid}{off}>{options}</select>'
             )
         else:
-            attrs = format_html_join("", ' {}="{}"', self.attrs.items())
-            control = format_html(
-                '<input type="{}" id="{}" name="{}" value="{}"{}{}{}>',
-                self.widget,
-                ident,
-                self.name,
-                self.value,
-                attrs,
-                mark_safe(invalid),  # noqa: S308 (constant)
-                mark_safe(off),  # noqa: S308 (constant)
+            attrs = "".join(f' {_e(k)}="{_e(v)}"' for k, v in self.attrs.items())
+            control = (
+                f'<input type="{_e(self.widget)}" id="{ident}" name="{_e(self.name)}" '
+                f'value="{_e(self.value)}"{attrs}{invalid}{off}>'
             )
-        return format_html(
-            '<label class="in {}" for="{}"><span>{}</span>{}</label>',
-            self.size,
-            ident,
-            self.label,
-            control,
+        return mark_safe(  # noqa: S308 (every value escaped by _e)
+            f'<label class="in {_e(self.size)}" for="{ident}"><span>{_e(self.label)}</span>'
+            f"{control}</label>"
         )
+
+
+def _e(value):
+    """Django's ``conditional_escape`` without its lazy-argument wrapper (same output)."""
+    if hasattr(value, "__html__"):
+        return value.__html__()
+    return html_escape(str(value))
 
 
 @dataclass

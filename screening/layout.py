@@ -4,6 +4,7 @@ facts document with the rule IDs it feeds."""
 
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 
 from django.utils.translation import gettext_lazy
 
@@ -404,6 +405,7 @@ def groups_for(indication):
     return [g for s in sections_for(indication) for g in s.groups]
 
 
+@lru_cache(maxsize=4096)  # the layout is fixed; a page asks for the same paths again and again
 def group_for_path(indication, path):
     """The group a facts path belongs to (longest prefix, or an alias), or None."""
     best = None

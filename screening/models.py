@@ -15,6 +15,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
+from core.choices import Model
 from core.querysets import AuditedManager
 
 INDICATION_CHOICES = [
@@ -53,7 +54,7 @@ def canonical_json(value):
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-class Screening(models.Model):
+class Screening(Model):
     patient = models.ForeignKey("core.Patient", on_delete=models.PROTECT, related_name="screenings")
     # All versions of one screening share a series; version 1, 2, … in order.
     series = models.UUIDField(default=uuid.uuid4, editable=False, db_index=True)
@@ -147,7 +148,7 @@ class Screening(models.Model):
         return bool(self.signature_hash) and self.signature_hash == self.content_hash()
 
 
-class ApiToken(models.Model):
+class ApiToken(Model):
     """A bearer token for the screening API. Only its SHA-256 is stored."""
 
     user = models.ForeignKey(

@@ -91,6 +91,20 @@ def changed_paths(old, new):
     return {k: before.get(k) for k in changed}, {k: after.get(k) for k in changed}
 
 
+# What _evaluate and a draft save change on the instance.
+_EVALUATION_FIELDS = (
+    "facts",
+    "evaluated_at",
+    "evaluation",
+    "outcome",
+    "failing_rules",
+    "form_errors",
+    "invalid_inputs",
+    "protocol_version",
+    "screening_date",
+)
+
+
 def _evaluate(screening, facts):
     """Evaluate ``facts`` into the screening (not saved): ULNs filled, outcome columns set."""
     facts = dict(facts)
@@ -188,13 +202,16 @@ def screening_save_draft(
         before_facts = screening.facts
         before = audit.snapshot(screening, AUDITED_FIELDS)
         before_invalid = screening.invalid_inputs
+        kept = {name: getattr(screening, name) for name in _EVALUATION_FIELDS}
         screening.invalid_inputs = invalid_inputs or {}
         screening.form_errors = form_errors or {}
         _evaluate(screening, facts)
         old, new = changed_paths(before_facts, screening.facts)
         meta_changed = (before_facts.get("meta") or {}) != (screening.facts.get("meta") or {})
         if not old and not meta_changed and before_invalid == screening.invalid_inputs:
-            screening.refresh_from_db()
+            # Nothing to save: the row as it was locked (without reading it again).
+            for name, value in kept.items():
+                setattr(screening, name, value)
             return screening, False
         screening.updated_by = actor
         screening.save()

@@ -15,6 +15,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from core.choices import Model
+
 __all__ = [
     "CalendarFeedToken",
     "DeliveryStatus",
@@ -37,7 +39,7 @@ class ReminderStatus(models.TextChoices):
 OPEN_STATUSES = (ReminderStatus.SENDING, ReminderStatus.SENT, ReminderStatus.ESCALATED)
 
 
-class Reminder(models.Model):
+class Reminder(Model):
     # What the reminder is about: any object, named by label and id (e.g. an infusion
     # episode). One row per (subject, step, occurrence): scheduling twice is an update.
     subject_type = models.CharField(_("subject type"), max_length=60)
@@ -141,7 +143,7 @@ class DeliveryStatus(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
-class ReminderDelivery(models.Model):
+class ReminderDelivery(Model):
     """One reminder on one channel to one recipient: the idempotency key of a send.
 
     The unique constraint is what makes a redelivered task harmless: the second run
@@ -172,7 +174,7 @@ class ReminderDelivery(models.Model):
         return f"{self.reminder_id} {self.channel} {self.recipient_key} {self.status}"
 
 
-class CalendarFeedToken(models.Model):
+class CalendarFeedToken(Model):
     """The secret in a user's calendar-feed URL. Revoked tokens stay (audit), unusable."""
 
     user = models.ForeignKey(

@@ -1,5 +1,6 @@
 """The pharmacist queue: pending orders by urgency with what to check; verify or reject."""
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -10,6 +11,7 @@ from django.utils import timezone
 
 from infusion import services
 from infusion.models import OrderKind, OrderStatus
+from infusion.selectors import QUEUE_PAGE_SIZE
 from tests.factories import PASSWORD, add_lab, add_weight, make_patient
 from tests.infusion.conftest import open_episode, order_of, sign_all
 
@@ -88,8 +90,55 @@ def test_the_number_of_queries_does_not_grow_with_the_rows(
         )
     with CaptureQueriesContext(connection) as six:
         response = client.get("/infusion/queue/")
-    assert response.content.decode().count('class="card queue-item"') == 6
+    assert response.content.decode().count('class="card queue-item"') == QUEUE_PAGE_SIZE
     assert len(six) == len(one), [q["sql"] for q in six.captured_queries]
+
+
+def _cards(body):
+    return [int(m) for m in re.findall(r'class="card queue-item" id="queue-item-(\d+)"', body)]
+
+
+def test_the_queue_pages_by_urgency_and_a_page_out_of_range_shows_the_last(
+    ward_a, physician, nurse, pharmacist, login
+):
+    episodes = [
+        signed_for_new_patient(ward_a, physician, nurse, days=days)
+        for days in range(QUEUE_PAGE_SIZE + 2, 0, -1)
+    ]
+    by_urgency = [e.pk for e in sorted(episodes, key=lambda e: e.planned_start)]
+    client = login(pharmacist)
+    first = client.get("/infusion/queue/").content.decode()
+    assert _cards(first) == by_urgency[:QUEUE_PAGE_SIZE]
+    assert "Page 1 of 2" in first and 'href="?page=2"' in first
+    assert f"{QUEUE_PAGE_SIZE + 2} episodes waiting" in first
+    second = client.get("/infusion/queue/?page=2").content.decode()
+    assert _cards(second) == by_urgency[QUEUE_PAGE_SIZE:]
+    assert "Page 2 of 2" in second and 'href="?page=1"' in second
+    for wrong in ("99", "-3", "two"):
+        body = client.get(f"/infusion/queue/?page={wrong}").content.decode()
+        expected = by_urgency[QUEUE_PAGE_SIZE:] if wrong == "99" else by_urgency[:QUEUE_PAGE_SIZE]
+        assert _cards(body) == expected, wrong
+
+
+def test_verifying_an_order_of_an_episode_on_a_later_page_returns_its_card(
+    ward_a, physician, nurse, pharmacist, login
+):
+    episodes = [
+        signed_for_new_patient(ward_a, physician, nurse, days=days)
+        for days in range(1, QUEUE_PAGE_SIZE + 2)
+    ]
+    last = episodes[-1]  # the least urgent: on page 2
+    order = order_of(last, OrderKind.DEXAMETHASONE)
+    response = login(pharmacist).post(
+        f"/infusion/orders/{order.pk}/verify/", {"password": PASSWORD}, HTTP_HX_REQUEST="true"
+    )
+    body = response.content.decode()
+    assert body.lstrip().startswith(f'<article class="card queue-item" id="queue-item-{last.pk}"')
+    assert "Order verified." in body
+    msc = order_of(last, OrderKind.MSC_IV)
+    assert f'id="queue-order-{msc.pk}"' in body  # the orders still waiting are still there
+    assert f'id="queue-order-{order.pk}"' not in body
+    assert "No more orders of this episode wait" not in body
 
 
 def test_verifying_from_the_queue_with_htmx_returns_the_card_only(
