@@ -122,6 +122,17 @@ class Line:
     cls: str = ""
 
 
+def lines_html(lines, read_only=False):
+    """A group's lines of inputs as markup, as the template once drew them: a form has
+    ~400 lines and ~1,000 inputs, and a template loop costs more than the markup."""
+    out = []
+    for line in lines:
+        caption = f'<span class="caption">{_e(line.caption)}</span>' if line.caption else ""
+        inputs = "".join(i.html(read_only=read_only) for i in line.inputs)
+        out.append(f'<div class="fline {_e(line.cls)}">{caption}{inputs}</div>')
+    return mark_safe("".join(out))  # noqa: S308 (every value escaped by _e or Input.html)
+
+
 def input_id(name):
     return "in-" + name.replace(".", "-")
 

@@ -3,6 +3,8 @@
 from decimal import Decimal
 
 from django import template
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
@@ -92,6 +94,15 @@ def citation(rule_id):
     if rule is None:
         return rule_id
     return f"{rule_id} ({rule.citation or rule.section})"
+
+
+@register.filter
+def citations(rule_ids):
+    """Each rule ID with its citation, as ``<span class="rule-id">`` chips (one filter for
+    the whole list: an order row has several and a queue page has dozens of rows)."""
+    return mark_safe(  # noqa: S308 (each citation escaped)
+        "".join(f'<span class="rule-id">{escape(citation(r))}</span> ' for r in rule_ids or ())
+    )
 
 
 @register.filter

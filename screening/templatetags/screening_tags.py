@@ -1,7 +1,7 @@
 from django import template
 from django.utils.translation import gettext
 
-from screening import selectors
+from screening import kinds, selectors
 from screening.forms import StartForm
 
 register = template.Library()
@@ -16,6 +16,11 @@ def tr(value):
 @register.filter
 def input_html(field_input, read_only=False):
     return field_input.html(read_only=bool(read_only))
+
+
+@register.filter
+def lines_html(lines, read_only=False):
+    return kinds.lines_html(lines, read_only=bool(read_only))
 
 
 @register.simple_tag
