@@ -341,7 +341,10 @@ class ChartState:
     next_step: dict | None = None  # {"rate", "due_at", "due": bool}
     next_vitals_at: object = None
     vitals_due: bool = False
-    projected_end: object = None
+    projected_end: object = None  # started_at + the planned duration
+    end_if_started_now: object = None  # before the start: now + the planned duration
+    end_flag: str = ""  # "late" (past "late from") or "over_limit" (past the hard limit)
+    late_hours: str = ""  # the "late from" time, in hours after preparation
     can_start: bool = False
 
 
@@ -377,6 +380,18 @@ def chart_state(episode, msc, *, now=None):
         last = max((v.at for v in episode.vitals.all()), default=episode.started_at)
         state.next_vitals_at = max(last, episode.started_at) + interval
         state.vitals_due = now >= state.next_vitals_at
+    if episode.status == EpisodeStatus.PLANNED and duration is not None:
+        state.end_if_started_now = now + duration
+    # B-ADM-1 on the status panel before it matters: the projected end against the
+    # "late from" time and the hard limit (the start itself warns and refuses the same way).
+    end = state.projected_end or state.end_if_started_now
+    if end is not None and state.cold_chain_limit is not None and end > state.cold_chain_limit:
+        state.end_flag = "over_limit"
+    elif (
+        end is not None and state.cold_chain_warn_at is not None and end > state.cold_chain_warn_at
+    ):
+        state.end_flag = "late"
+    state.late_hours = f"{settings.late_warning_minutes / 60:g}"
     state.can_start = (
         episode.status == EpisodeStatus.PLANNED
         and msc is not None

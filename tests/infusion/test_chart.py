@@ -441,3 +441,65 @@ def test_the_chart_prompts_vital_signs_when_they_are_due(verified_episode, nurse
         li = _vitals_li(login(nurse).get(chart_url(ep)).content.decode())
     # Recorded: the next check is one interval after this one.
     assert "Check now" not in li and _countdown(start + timedelta(minutes=30)) in li
+
+
+def _expected_end(body):
+    item = body[body.index('id="expected-end"') :]
+    return item[: item.index("</li>")]
+
+
+def _hm_local(value):
+    return timezone.localtime(value).strftime("%H:%M")
+
+
+def test_before_the_start_the_panel_shows_when_a_start_now_would_end(
+    verified_episode, nurse, login
+):
+    ep = verified_episode
+    now = ep.planned_start
+    with time_machine.travel(now, tick=False):
+        prepare(ep, nurse, now)
+        body = login(nurse).get(chart_url(ep)).content.decode()
+    item = _expected_end(body)
+    assert "If started now, ends at" in item and "B-ADM-1" in item
+    assert _hm_local(now + (ep.planned_end - ep.planned_start)) in item
+    assert "end-flag" not in item
+    start = body.index('id="expected-end"')
+    assert body[body.rindex("<li", 0, start) : start] == '<li class="" '
+
+
+@pytest.mark.parametrize(
+    "before, flag",
+    [
+        ("late_from", "more than 8 h after preparation: late; it must be complete by"),
+        ("limit", "do not start; contact the physician and the cell-processing lab"),
+    ],
+)
+def test_the_panel_warns_before_the_start_that_the_end_would_be_late(
+    verified_episode, nurse, login, before, flag
+):
+    ep = verified_episode
+    deadline = ep.cold_chain_late_from if before == "late_from" else ep.cold_chain_must_complete_by
+    now = deadline - timedelta(minutes=10)  # the 32.5 min infusion would end after it
+    with time_machine.travel(now, tick=False):
+        prepare(ep, nurse, now)
+        body = login(nurse).get(chart_url(ep)).content.decode()
+    start = body.index('id="expected-end"')
+    assert body[body.rindex("<li", 0, start) : start].startswith('<li class="due"')
+    item = _expected_end(body)
+    assert flag in item
+    assert _hm_local(ep.cold_chain_must_complete_by) in item
+
+
+def test_the_panel_flags_a_running_infusion_expected_to_end_late(verified_episode, nurse, login):
+    ep = verified_episode
+    start = ep.cold_chain_late_from - timedelta(minutes=10)
+    with time_machine.travel(start, tick=False):
+        prepare(ep, nurse, start)
+        services.infusion_start(episode=ep, actor=nurse, at=start)
+    with time_machine.travel(start + timedelta(minutes=5), tick=False):
+        body = login(nurse).get(chart_url(ep)).content.decode()
+    item = _expected_end(body)
+    assert "Expected end" in item and "If started now" not in item
+    assert _hm_local(start + (ep.planned_end - ep.planned_start)) in item
+    assert "more than 8 h after preparation: late" in item
