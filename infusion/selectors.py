@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy
 
 from core import audit
 from core.access import scoped_for_user
+from infusion.engine import end_status
 
 from .models import (
     AdverseReaction,
@@ -178,10 +179,14 @@ def pharmacy_queue(user, page=1):
     page = max(page, 1)
     rows = _with_orders(_page(episodes, page))
     if not rows and page > 1:  # past the last page (the queue got shorter): the last one
-        page = max(1, -(-episodes.count() // QUEUE_PAGE_SIZE))
+        page = queue_pages(episodes.count())
         rows = _with_orders(_page(episodes, page))
     total = rows[0].queue_total if rows else 0
     return [_queue_item(ep) for ep in rows], total, page
+
+
+def queue_pages(total):
+    return max(1, -(-total // QUEUE_PAGE_SIZE))
 
 
 def _page(episodes, page):
@@ -255,10 +260,10 @@ def _queue_item(ep):
     if end is None:
         checks.append(Check(False, _("Cold chain"), _("planned end unknown"), "B-ADM-1"))
     else:
-        late = end > ep.cold_chain_late_from
+        status = end_status(end, ep.cold_chain_late_from, limit)
         checks.append(
             Check(
-                end <= limit and (None if late else True),
+                {"ok": True, "late": None, "refused": False}[status],
                 _("Cold chain"),
                 _("ends %(end)s; must be complete by %(limit)s")
                 % {"end": _hm(end), "limit": _hm(limit)},
@@ -385,12 +390,9 @@ def chart_state(episode, msc, *, now=None):
     # B-ADM-1 on the status panel before it matters: the projected end against the
     # "late from" time and the hard limit (the start itself warns and refuses the same way).
     end = state.projected_end or state.end_if_started_now
-    if end is not None and state.cold_chain_limit is not None and end > state.cold_chain_limit:
-        state.end_flag = "over_limit"
-    elif (
-        end is not None and state.cold_chain_warn_at is not None and end > state.cold_chain_warn_at
-    ):
-        state.end_flag = "late"
+    if end is not None and state.cold_chain_warn_at and state.cold_chain_limit:
+        status = end_status(end, state.cold_chain_warn_at, state.cold_chain_limit)
+        state.end_flag = {"ok": "", "late": "late", "refused": "over_limit"}[status]
     state.late_hours = f"{settings.late_warning_minutes / 60:g}"
     state.can_start = (
         episode.status == EpisodeStatus.PLANNED

@@ -33,7 +33,7 @@ from django.utils.translation import gettext as _
 
 from core import audit
 from core.models import Role
-from infusion.engine import Finding, cyc_allowed_at, plan_from_document
+from infusion.engine import Finding, cyc_allowed_at, end_status, plan_from_document
 
 from . import reminders
 from .inputs import EPISODE_FIELDS, build_document, record_values
@@ -1329,7 +1329,10 @@ def infusion_start(*, episode, actor, at=None):
             (episode.planned_end - episode.planned_start) if episode.planned_end else timedelta()
         )
         projected_end = at + duration
-        if projected_end > episode.cold_chain_must_complete_by:
+        end = end_status(
+            projected_end, episode.cold_chain_late_from, episode.cold_chain_must_complete_by
+        )
+        if end == "refused":
             raise ActionRefused(
                 _(
                     "Starting at %(at)s the infusion would end at %(end)s, after the cold-chain "
@@ -1344,7 +1347,7 @@ def infusion_start(*, episode, actor, at=None):
                 code="cold_chain",
             )
         warnings = []
-        if projected_end > episode.cold_chain_late_from:
+        if end == "late":
             # B-ADM-1: generally complete within 8–12 h of preparation; past the "late from"
             # time the start is allowed (the hard limit above refuses) but the nurse is told.
             warnings.append(
@@ -1514,7 +1517,10 @@ def infusion_end(*, episode, actor, at=None, stopped=False, reason=""):
         episode.status = EpisodeStatus.INFUSED
         episode.updated_at = now
         episode.save()
-        late = at > episode.cold_chain_must_complete_by
+        past_limit = (
+            end_status(at, episode.cold_chain_late_from, episode.cold_chain_must_complete_by)
+            == "refused"
+        )
         audit.record(
             "infusion_stop" if stopped else "infusion_end",
             actor=actor,
@@ -1523,7 +1529,7 @@ def infusion_end(*, episode, actor, at=None, stopped=False, reason=""):
             old=before,
             new={
                 **audit.snapshot(episode, ("status", "ended_at", "cyc_hold_until")),
-                "after_cold_chain_limit": late,
+                "after_cold_chain_limit": past_limit,
             },
             reason=reason,
         )

@@ -73,7 +73,7 @@ def queue(request):
     except ValueError:
         page = 1
     items, total, page = selectors.pharmacy_queue(request.user, page)
-    pages = max(1, -(-total // selectors.QUEUE_PAGE_SIZE))
+    pages = selectors.queue_pages(total)
     context = {
         "items": items,
         "episode_id": None,  # the card's id when an htmx answer has no item left

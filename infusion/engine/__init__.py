@@ -41,6 +41,7 @@ from .cold_chain import (
     check_infusion_window,
     check_out_of_fridge,
     cold_chain_window,
+    end_status,
     room_temperature_window,
 )
 from .contract import (
@@ -131,6 +132,7 @@ __all__ = [
     "check_infusion_window",
     "check_out_of_fridge",
     "cold_chain_window",
+    "end_status",
     "continuing_medication",
     "cyc_allowed_at",
     "cyclophosphamide_hold",

@@ -57,6 +57,18 @@ def cold_chain_window(
     )
 
 
+def end_status(end: datetime, late_from: datetime, must_complete_by: datetime) -> str:
+    """B-ADM-1 for an infusion's end: "refused" after the hard limit, "late" after
+    ``late_from``, else "ok". Ending exactly at ``late_from`` is not late; ending exactly at
+    the hard limit is allowed. The one place these two lines are drawn: the plan check,
+    the start, the bedside chart and the pharmacy queue all ask here."""
+    if end > must_complete_by:
+        return "refused"
+    if end > late_from:
+        return "late"
+    return "ok"
+
+
 def room_temperature_window(
     planned_start: datetime, settings: ProtocolSettings = DEFAULT_SETTINGS
 ) -> tuple[datetime, datetime]:
@@ -141,48 +153,32 @@ def check_infusion_window(
                 params,
             )
         )
-    elif end > window.must_complete_by:
-        status = "refused"
-        findings.append(
-            make_finding(
-                "B-ADM-1",
-                "refused",
+    else:
+        status = end_status(end, window.late_from, window.must_complete_by)
+        severity, template = {
+            "refused": (
                 "block",
                 gettext_noop(
                     "Planned end %(end)s is after %(limit)s, %(limit_hours)s h after preparation "
                     "%(prep)s: the infusion must be complete by then; refused."
                 ),
-                params,
-            )
-        )
-    elif end > window.late_from:
-        status = "late"
-        findings.append(
-            make_finding(
-                "B-ADM-1",
-                "late",
+            ),
+            "late": (
                 "warning",
                 gettext_noop(
                     "Planned end %(end)s is more than %(late_hours)s h after preparation %(prep)s "
                     "(after %(late_from)s); it must be complete by %(limit)s."
                 ),
-                params,
-            )
-        )
-    else:
-        status = "ok"
-        findings.append(
-            make_finding(
-                "B-ADM-1",
-                "ok",
+            ),
+            "ok": (
                 "info",
                 gettext_noop(
                     "Planned end %(end)s is within %(late_hours)s h of preparation %(prep)s "
                     "(hard limit %(limit)s)."
                 ),
-                params,
-            )
-        )
+            ),
+        }[status]
+        findings.append(make_finding("B-ADM-1", status, severity, template, params))
     return ColdChainCheck(
         status=status,
         preparation_time=window.preparation_time,

@@ -14,11 +14,6 @@ def tr(value):
 
 
 @register.filter
-def input_html(field_input, read_only=False):
-    return field_input.html(read_only=bool(read_only))
-
-
-@register.filter
 def lines_html(lines, read_only=False):
     return kinds.lines_html(lines, read_only=bool(read_only))
 

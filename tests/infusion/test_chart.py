@@ -8,7 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
 from core.models import AuditEvent
-from infusion import notifications, services
+from infusion import notifications, selectors, services
 from infusion.models import EpisodeStatus, OrderKind, OrderStatus
 from tests.infusion.conftest import order_of, run_infusion
 
@@ -31,6 +31,13 @@ def prepare(episode, nurse, start):
     services.infusion_record_out_of_fridge(
         episode=episode, actor=nurse, at=start - timedelta(minutes=15)
     )
+
+
+def start_at(episode, nurse, start):
+    """Received, out of the refrigerator and started at ``start``, the clock there."""
+    with time_machine.travel(start, tick=False):
+        prepare(episode, nurse, start)
+        services.infusion_start(episode=episode, actor=nurse, at=start)
 
 
 def chart_url(episode, suffix=""):
@@ -83,9 +90,7 @@ def test_a_nurse_charts_received_fridge_start_step_up_and_end(verified_episode, 
 def test_the_chart_prompts_the_step_up_when_it_is_due(verified_episode, nurse, login):
     ep = verified_episode
     start = ep.planned_start
-    with time_machine.travel(start, tick=False):
-        prepare(ep, nurse, start)
-        services.infusion_start(episode=ep, actor=nurse, at=start)
+    start_at(ep, nurse, start)
     # (Signed in inside each time jump: the session's idle timeout runs on the clock too.)
     with time_machine.travel(start + timedelta(minutes=9), tick=False):
         body = login(nurse).get(chart_url(ep)).content.decode()
@@ -190,9 +195,7 @@ def test_implausible_vitals_are_refused(verified_episode, nurse):
 def test_a_severe_reaction_prompts_to_stop_and_opens_the_sae_report(verified_episode, nurse, login):
     ep = verified_episode
     start = ep.planned_start
-    with time_machine.travel(start, tick=False):
-        prepare(ep, nurse, start)
-        services.infusion_start(episode=ep, actor=nurse, at=start)
+    start_at(ep, nurse, start)
     with time_machine.travel(start + timedelta(minutes=12), tick=False):
         client = login(nurse)
         response = client.post(
@@ -418,18 +421,20 @@ def run_infusion_end(ep, nurse, at):
     return ep.ended_at
 
 
+def _step_li(body, marker):
+    """The status panel's <li> (opening tag included) around ``marker``."""
+    at = body.index(marker)
+    return body[body.rindex("<li", 0, at) : body.index("</li>", at)]
+
+
 def _vitals_li(body):
-    at = body.index('<span class="step-name">Vital signs')
-    start = body.rindex("<li", 0, at)
-    return body[start : body.index("</li>", at)]
+    return _step_li(body, '<span class="step-name">Vital signs')
 
 
 def test_the_chart_prompts_vital_signs_when_they_are_due(verified_episode, nurse, login):
     ep = verified_episode
     start = ep.planned_start
-    with time_machine.travel(start, tick=False):
-        prepare(ep, nurse, start)
-        services.infusion_start(episode=ep, actor=nurse, at=start)
+    start_at(ep, nurse, start)
     with time_machine.travel(start + timedelta(minutes=14), tick=False):
         li = _vitals_li(login(nurse).get(chart_url(ep)).content.decode())
     assert 'class=""' in li and "Check now" not in li
@@ -444,12 +449,7 @@ def test_the_chart_prompts_vital_signs_when_they_are_due(verified_episode, nurse
 
 
 def _expected_end(body):
-    item = body[body.index('id="expected-end"') :]
-    return item[: item.index("</li>")]
-
-
-def _hm_local(value):
-    return timezone.localtime(value).strftime("%H:%M")
+    return _step_li(body, 'id="expected-end"')
 
 
 def test_before_the_start_the_panel_shows_when_a_start_now_would_end(
@@ -461,11 +461,9 @@ def test_before_the_start_the_panel_shows_when_a_start_now_would_end(
         prepare(ep, nurse, now)
         body = login(nurse).get(chart_url(ep)).content.decode()
     item = _expected_end(body)
+    assert item.startswith('<li class="" ') and "end-flag" not in item
     assert "If started now, ends at" in item and "B-ADM-1" in item
-    assert _hm_local(now + (ep.planned_end - ep.planned_start)) in item
-    assert "end-flag" not in item
-    start = body.index('id="expected-end"')
-    assert body[body.rindex("<li", 0, start) : start] == '<li class="" '
+    assert _hm(now + (ep.planned_end - ep.planned_start)) in item
 
 
 @pytest.mark.parametrize(
@@ -484,22 +482,45 @@ def test_the_panel_warns_before_the_start_that_the_end_would_be_late(
     with time_machine.travel(now, tick=False):
         prepare(ep, nurse, now)
         body = login(nurse).get(chart_url(ep)).content.decode()
-    start = body.index('id="expected-end"')
-    assert body[body.rindex("<li", 0, start) : start].startswith('<li class="due"')
     item = _expected_end(body)
-    assert flag in item
-    assert _hm_local(ep.cold_chain_must_complete_by) in item
+    assert item.startswith('<li class="due"') and flag in item
+    assert _hm(ep.cold_chain_must_complete_by) in item
 
 
 def test_the_panel_flags_a_running_infusion_expected_to_end_late(verified_episode, nurse, login):
     ep = verified_episode
     start = ep.cold_chain_late_from - timedelta(minutes=10)
-    with time_machine.travel(start, tick=False):
-        prepare(ep, nurse, start)
-        services.infusion_start(episode=ep, actor=nurse, at=start)
+    start_at(ep, nurse, start)
     with time_machine.travel(start + timedelta(minutes=5), tick=False):
         body = login(nurse).get(chart_url(ep)).content.decode()
     item = _expected_end(body)
     assert "Expected end" in item and "If started now" not in item
-    assert _hm_local(start + (ep.planned_end - ep.planned_start)) in item
+    assert _hm(start + (ep.planned_end - ep.planned_start)) in item
     assert "more than 8 h after preparation: late" in item
+
+
+@pytest.mark.parametrize(
+    "deadline, offset, flag",
+    [
+        ("late_from", timedelta(0), ""),  # ending at "late from" is on time
+        ("late_from", timedelta(seconds=1), "late"),
+        ("limit", timedelta(0), "late"),  # at the hard limit: late, not over it
+        ("limit", timedelta(seconds=1), "over_limit"),
+    ],
+)
+def test_the_end_flag_boundaries_are_late_from_and_the_hard_limit(
+    verified_episode, nurse, deadline, offset, flag
+):
+    """B-ADM-1: complete within 8 h of preparation (late after), 12 h at the most."""
+    ep = verified_episode
+    duration = ep.planned_end - ep.planned_start
+    at = ep.cold_chain_late_from if deadline == "late_from" else ep.cold_chain_must_complete_by
+    now = at - duration + offset  # a start now would end `offset` after the deadline
+    with time_machine.travel(now, tick=False):
+        prepare(ep, nurse, now)
+    msc = order_of(ep, OrderKind.MSC_IV)
+    before = selectors.chart_state(ep, msc, now=now)
+    assert (before.end_if_started_now, before.end_flag) == (at + offset, flag)
+    ep.started_at, ep.status = now, EpisodeStatus.IN_PROGRESS  # the same end, as it runs
+    running = selectors.chart_state(ep, msc, now=now)
+    assert (running.projected_end, running.end_flag) == (at + offset, flag)

@@ -10,6 +10,7 @@ from infusion.engine import (
     check_infusion_window,
     check_out_of_fridge,
     cold_chain_window,
+    end_status,
     room_temperature_window,
 )
 
@@ -24,6 +25,21 @@ def test_it_computes_the_warning_and_hard_limits():
     assert window.late_from == local(2024, 6, 12, 15, 30).astimezone(UTC)
     assert window.must_complete_by == local(2024, 6, 12, 19, 30).astimezone(UTC)
     assert window.late_from.tzinfo == UTC
+
+
+@pytest.mark.parametrize(
+    ("end_after_prep", "status"),
+    [
+        (timedelta(hours=8), "ok"),
+        (timedelta(hours=8, microseconds=1), "late"),
+        (timedelta(hours=12), "late"),
+        (timedelta(hours=12, microseconds=1), "refused"),
+    ],
+)
+def test_end_status_draws_the_lines_at_8_and_12_hours_exactly(end_after_prep, status):
+    """B-ADM-1, the rule the plan, the start, the chart and the queue all use."""
+    window = cold_chain_window(PREP)
+    assert end_status(PREP + end_after_prep, window.late_from, window.must_complete_by) == status
 
 
 @pytest.mark.parametrize(
