@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Window
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, Window
 from django.db.models.fields.json import KT
 from django.http import Http404
 from django.utils import timezone
@@ -116,13 +116,6 @@ def episode_orders(episode):
     )
 
 
-def active_signature(order, meaning):
-    for signature in order.signatures.all():
-        if signature.meaning == meaning and signature.voided_at is None:
-            return signature
-    return None
-
-
 @dataclass
 class OrderRow:
     order: Order
@@ -132,18 +125,24 @@ class OrderRow:
     voided: list = field(default_factory=list)
 
 
-def order_rows(orders):
+def order_rows(orders, signatures=None):
+    """An ``OrderRow`` per order: its first live signature of each meaning and the voided
+    ones. ``signatures`` ({order pk: [Signature] in signing order}) when the orders come
+    without their prefetched ``signatures``."""
     rows = []
     for order in orders:
-        rows.append(
-            OrderRow(
-                order=order,
-                prescribed=active_signature(order, SignatureMeaning.PRESCRIBED),
-                verified=active_signature(order, SignatureMeaning.VERIFIED),
-                override=active_signature(order, SignatureMeaning.HOLD_OVERRIDE),
-                voided=[s for s in order.signatures.all() if s.voided_at is not None],
-            )
-        )
+        row = OrderRow(order=order, prescribed=None, verified=None, override=None)
+        signed = order.signatures.all() if signatures is None else signatures.get(order.pk, ())
+        for s in signed:
+            if s.voided_at is not None:
+                row.voided.append(s)
+            elif s.meaning == SignatureMeaning.PRESCRIBED and row.prescribed is None:
+                row.prescribed = s
+            elif s.meaning == SignatureMeaning.VERIFIED and row.verified is None:
+                row.verified = s
+            elif s.meaning == SignatureMeaning.HOLD_OVERRIDE and row.override is None:
+                row.override = s
+        rows.append(row)
     return rows
 
 
@@ -170,10 +169,10 @@ def pharmacy_queue(user, page=1):
     """Episodes with orders waiting for verification, most urgent (earliest start) first:
     ``(items, total, page)``, the page clamped to the pages there are.
 
-    A fixed number of queries whatever the number of rows: the page of episodes carries
-    the total (a window count, no separate COUNT), and the orders, their signatures and
-    the patient's cyclophosphamide orders are prefetched; the checks read only the plan
-    values the episode keeps as columns.
+    Three queries whatever the number of rows: the page of episodes (only the columns a
+    card shows) carries the total (a window count, no separate COUNT); one query reads the
+    orders with the patients' cyclophosphamide orders, one the waiting orders' signatures
+    (`_with_orders`); the checks read only the plan values the episode keeps as columns.
     """
     episodes = _queue_episodes(user).annotate(queue_total=Window(Count("pk")))
     page = max(page, 1)
@@ -201,39 +200,92 @@ def pharmacy_queue_item(user, episode_id):
     return _queue_item(episodes[0]) if episodes else None
 
 
+# What a queue card reads of an episode: the header and the checks' plan values.
+QUEUE_EPISODE_FIELDS = (
+    "patient__name",
+    "patient__hospital_number",
+    "planned_start",
+    "planned_end",
+    "started_at",
+    "release_status",
+    "dose_flag",
+    "dose_per_kg_e6",
+    "weight_kg",
+    "cold_chain_late_from",
+    "cold_chain_must_complete_by",
+    "cyc_hold_until",
+)
+
+
 def _queue_episodes(user):
     pending = Order.objects.filter(episode=OuterRef("pk"), status=OrderStatus.SIGNED)
     return (
         scoped_for_user(user, Episode.objects.select_related("patient"), ward_path="patient__ward")
         .filter(Exists(pending))
         .exclude(status=EpisodeStatus.CANCELLED)
-        .defer("plan", "plan_input", "acknowledged")
+        .only(*QUEUE_EPISODE_FIELDS)
         .annotate(long_term=KT("plan_input__patient__long_term_antiplatelet"))
         .order_by("planned_start", "pk")
     )
 
 
+# What a queue card reads of an order: not the rate plan, instructions and note (JSON and
+# text it never shows), nor the audit columns.
+QUEUE_ORDER_FIELDS = (
+    "episode_id",
+    "patient_id",
+    "kind",
+    "status",
+    "drug",
+    "dose",
+    "dose_unit",
+    "route",
+    "scheduled_at",
+    "first_day",
+    "last_day",
+    "volume_ml",
+    "rule_ids",
+    "hold_override_reason",
+)
+
+
 def _with_orders(episodes):
-    return list(
-        episodes.prefetch_related(
-            Prefetch(
-                "orders",
-                queryset=Order.objects.exclude(
-                    status__in=(OrderStatus.CANCELLED, OrderStatus.REJECTED)
-                )
-                .prefetch_related(_signatures_prefetch())
-                .order_by("pk"),
-                to_attr="live_orders",
-            ),
-            Prefetch(
-                "patient__infusion_orders",
-                queryset=Order.objects.filter(kind=OrderKind.CYCLOPHOSPHAMIDE)
-                .exclude(status__in=(OrderStatus.CANCELLED, OrderStatus.REJECTED))
-                .order_by("scheduled_at"),
-                to_attr="cyc_orders",
-            ),
+    """The episodes, each with ``live_orders`` (neither cancelled nor rejected, by pk),
+    ``cyc_orders`` (its patient's live cyclophosphamide orders with a time, whatever the
+    episode, by time) and ``signatures`` (of the orders waiting for verification).
+
+    Two queries whatever the number of episodes: one reads the episodes' orders and their
+    patients' cyclophosphamide orders together, one the signatures of the waiting orders.
+    """
+    episodes = list(episodes)
+    if not episodes:
+        return episodes
+    by_pk = {ep.pk: ep for ep in episodes}
+    patient_ids = {ep.patient_id for ep in episodes}
+    orders = list(
+        Order.objects.filter(
+            Q(episode_id__in=by_pk) | Q(patient_id__in=patient_ids, kind=OrderKind.CYCLOPHOSPHAMIDE)
         )
+        .exclude(status__in=(OrderStatus.CANCELLED, OrderStatus.REJECTED))
+        .only(*QUEUE_ORDER_FIELDS)
+        .order_by("pk")
     )
+    cyc_by_patient = {pk: [] for pk in patient_ids}
+    for ep in episodes:
+        ep.live_orders = []
+    for order in orders:
+        if order.episode_id in by_pk:
+            by_pk[order.episode_id].live_orders.append(order)
+        if order.kind == OrderKind.CYCLOPHOSPHAMIDE and order.scheduled_at is not None:
+            cyc_by_patient[order.patient_id].append(order)
+    signatures = {}
+    waiting = [o.pk for o in orders if o.episode_id in by_pk and o.status == OrderStatus.SIGNED]
+    for signature in Signature.objects.filter(order_id__in=waiting).order_by("signed_at", "pk"):
+        signatures.setdefault(signature.order_id, []).append(signature)
+    for ep in episodes:
+        ep.cyc_orders = sorted(cyc_by_patient[ep.patient_id], key=lambda o: o.scheduled_at)
+        ep.signatures = signatures
+    return episodes
 
 
 def _queue_item(ep):
@@ -304,9 +356,9 @@ def _queue_item(ep):
     start = ep.infusion_start
     hold = ep.cyc_hold_until
     near = []
-    for cyc in ep.patient.cyc_orders:
+    for cyc in ep.cyc_orders:
         at = cyc.scheduled_at
-        if at is None or not (start - NEAR_EPISODE <= at <= (hold or start) + NEAR_EPISODE):
+        if not (start - NEAR_EPISODE <= at <= (hold or start) + NEAR_EPISODE):
             continue
         in_hold = hold is not None and start <= at < hold
         near.append((cyc, in_hold))
@@ -323,7 +375,7 @@ def _queue_item(ep):
     else:
         checks.append(Check(True, _("Cyclophosphamide near the infusion"), _("none"), "B-CYC-1"))
     pending = [o for o in orders if o.status == OrderStatus.SIGNED]
-    return QueueItem(ep, order_rows(pending), checks, near)
+    return QueueItem(ep, order_rows(pending, ep.signatures), checks, near)
 
 
 def _hm(value):

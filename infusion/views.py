@@ -81,8 +81,6 @@ def queue(request):
         "page": page,
         "pages": pages,
         "can_verify": request.user.has_perm("infusion.verify_order"),
-        "password_form": PasswordForm(),
-        "reason_form": ReasonForm(),
     }
     return render(request, "infusion/queue.html", context)
 
@@ -372,8 +370,6 @@ def _queue_item_response(request, order, alert, ok):
             "alert": alert,
             "alert_ok": ok,
             "can_verify": True,
-            "password_form": PasswordForm(),
-            "reason_form": ReasonForm(),
         }
         return render(request, "infusion/queue.html#queue-item", context)
     (messages.success if ok else messages.error)(request, alert)

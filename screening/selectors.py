@@ -6,6 +6,7 @@ from collections import Counter, defaultdict
 from django.db.models import OuterRef, Subquery
 from django.http import Http404
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from core import audit
 from core.access import scoped_for_user
@@ -15,9 +16,17 @@ from screening.engine import render, render_reason
 from .fields import anchor_id, group_for_path, label_for_path
 from .models import INDICATION_CHOICES, Outcome, Screening, Status
 
+_STATUS_LABELS = {
+    "met": gettext_noop("met"),
+    "not_met": gettext_noop("not met"),
+    "unknown": gettext_noop("unknown"),
+}
+
 
 def status_label(status):
-    return {"met": _("met"), "not_met": _("not met"), "unknown": _("unknown")}.get(status, status)
+    # Only the label shown is translated (a page asks for each of its ~30 criteria).
+    label = _STATUS_LABELS.get(status)
+    return _(label) if label else status
 
 
 def screenings_for_user(user):
@@ -53,12 +62,16 @@ def patient_screenings(patient):
 
 
 def series_versions(screening):
-    # The version list shows number, status and signer: the large JSON columns (facts,
-    # evaluation) stay in the database; every page and re-evaluation reads this list.
+    """Every version of the screening's series, oldest first."""
+    # Only an amendment adds a version (previous set, the amended one superseded), so a
+    # first version that is not superseded is alone: most drafts, no query needed.
+    if screening.previous_id is None and screening.status != Status.SUPERSEDED:
+        return [screening]
+    # The version list shows number, status and signer (signer_name is stored on the
+    # row): the large JSON columns stay in the database.
     return list(
         Screening.objects.filter(series=screening.series)
-        .defer("facts", "evaluation", "invalid_inputs", "form_errors")
-        .select_related("signed_by")
+        .only("pk", "series", "version", "status", "signer_name", "signed_at")
         .order_by("version")
     )
 

@@ -147,6 +147,37 @@ def _evaluate(screening, facts):
     return []
 
 
+def _draft_state(screening):
+    """What a draft save reads from the row: its status and what ``_evaluate`` sets."""
+    return {name: getattr(screening, name) for name in ("status", *_EVALUATION_FIELDS)}
+
+
+def _evaluated(screening, facts, invalid_inputs, form_errors):
+    """The fields a draft save of these inputs writes; the screening is left as it was.
+
+    They depend on the row only through the fields of ``_draft_state`` (the protocol
+    version and screening date are kept when the facts cannot be evaluated), so they
+    hold for any row with the same state."""
+    kept = {name: getattr(screening, name) for name in _EVALUATION_FIELDS}
+    screening.invalid_inputs = invalid_inputs or {}
+    screening.form_errors = form_errors or {}
+    _evaluate(screening, facts)
+    after = {name: getattr(screening, name) for name in _EVALUATION_FIELDS}
+    for name, value in kept.items():
+        setattr(screening, name, value)
+    return after
+
+
+def _unchanged(before, after):
+    """Nothing to write: the same facts (meta too) and the same inputs not accepted."""
+    old, _new = changed_paths(before["facts"], after["facts"])
+    return (
+        not old
+        and (before["facts"].get("meta") or {}) == (after["facts"].get("meta") or {})
+        and before["invalid_inputs"] == after["invalid_inputs"]
+    )
+
+
 # --- Actions ---------------------------------------------------------------------------------
 
 
@@ -192,6 +223,15 @@ def screening_save_draft(
     changed facts paths with their old and new values; nothing changed, nothing written."""
     _require(actor, "screening.change_screening")
     _require_ward(actor, screening.patient)
+    # Evaluated first on the row as read. Most autosaves change nothing (the form posts
+    # every field on each change, a value is typed back): those are answered from that
+    # row, without the row lock and its transaction.
+    read = _draft_state(screening)
+    evaluated = None
+    if screening.status == Status.DRAFT and facts.get("indication") == screening.indication:
+        evaluated = _evaluated(screening, facts, invalid_inputs, form_errors)
+        if _unchanged(read, evaluated):
+            return screening, False
     with transaction.atomic():
         screening = _lock(screening)
         _require_draft(screening)
@@ -199,20 +239,16 @@ def screening_save_draft(
             raise ActionRefused(
                 _("The indication of a screening cannot change."), code="indication"
             )
-        before_facts = screening.facts
+        state = _draft_state(screening)
+        if evaluated is None or state != read:
+            # Saved by someone else since it was read: evaluate against the row as it is.
+            evaluated = _evaluated(screening, facts, invalid_inputs, form_errors)
+        if _unchanged(state, evaluated):
+            return screening, False  # the row as it was locked (without reading it again)
+        old, new = changed_paths(state["facts"], evaluated["facts"])
         before = audit.snapshot(screening, AUDITED_FIELDS)
-        before_invalid = screening.invalid_inputs
-        kept = {name: getattr(screening, name) for name in _EVALUATION_FIELDS}
-        screening.invalid_inputs = invalid_inputs or {}
-        screening.form_errors = form_errors or {}
-        _evaluate(screening, facts)
-        old, new = changed_paths(before_facts, screening.facts)
-        meta_changed = (before_facts.get("meta") or {}) != (screening.facts.get("meta") or {})
-        if not old and not meta_changed and before_invalid == screening.invalid_inputs:
-            # Nothing to save: the row as it was locked (without reading it again).
-            for name, value in kept.items():
-                setattr(screening, name, value)
-            return screening, False
+        for name, value in evaluated.items():
+            setattr(screening, name, value)
         screening.updated_by = actor
         screening.save()
         after = audit.snapshot(screening, AUDITED_FIELDS)

@@ -85,7 +85,6 @@ def _context(request, screening, *, notice="", extra_rows=None):
         "outdated": outdated,
         "window_days": window,
         "signature_meaning": _(SIGNATURE_MEANING),
-        "list_kinds": LIST_KINDS,
         "base_json": json.dumps(form_view(screening.facts), sort_keys=True, ensure_ascii=False),
     }
 

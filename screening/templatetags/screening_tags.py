@@ -1,7 +1,7 @@
 from django import template
 from django.utils.translation import gettext
 
-from screening import kinds, selectors
+from screening import fragments, selectors
 from screening.forms import StartForm
 
 register = template.Library()
@@ -13,9 +13,26 @@ def tr(value):
     return gettext(str(value)) if value else ""
 
 
-@register.filter
-def lines_html(lines, read_only=False):
-    return kinds.lines_html(lines, read_only=bool(read_only))
+@register.simple_tag
+def criteria_html(criteria):
+    return fragments.criteria_html(criteria)
+
+
+@register.simple_tag
+def groups_html(groups, *, read_only, can_edit, window_days):
+    return fragments.groups_html(
+        groups, read_only=read_only, can_edit=can_edit, window_days=window_days
+    )
+
+
+@register.simple_tag
+def missing_html(missing):
+    return fragments.missing_html(missing)
+
+
+@register.simple_tag
+def out_of_band_html(sections, *, window_days):
+    return fragments.out_of_band_html(sections, window_days=window_days)
 
 
 @register.simple_tag

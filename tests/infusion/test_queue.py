@@ -5,14 +5,17 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
+from django.contrib.auth.models import Permission
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from infusion import services
 from infusion.models import OrderKind, OrderStatus
 from infusion.selectors import QUEUE_PAGE_SIZE
-from tests.factories import PASSWORD, add_lab, add_weight, make_patient
+from tests.factories import PASSWORD, add_lab, add_weight, make_patient, make_user
 from tests.infusion.conftest import open_episode, order_of, sign_all
 
 pytestmark = pytest.mark.django_db
@@ -281,3 +284,108 @@ def test_an_infusion_ending_after_the_late_from_time_is_flagged(
     assert 'class="check attention"' in li and "!" in li
     limit = timezone.localtime(episode.cold_chain_must_complete_by).strftime("%m-%d %H:%M")
     assert f"must be complete by {limit}" in li
+
+
+def _order_row(body, order):
+    """The queue's <tr> of one order."""
+    start = body.index(f'<tr id="queue-order-{order.pk}">')
+    return body[start : body.index("</tr>", start)]
+
+
+def _form(row, action):
+    """(action URL, CSRF token) of the row's verify or reject form."""
+    match = re.search(
+        rf'<form method="post" action="(/infusion/orders/\d+/{action}/)"[^>]*>'
+        r'<input type="hidden" name="csrfmiddlewaretoken" value="([^"]+)">',
+        row,
+    )
+    assert match, row
+    return match.group(1), match.group(2)
+
+
+def test_the_verify_and_reject_forms_post_with_the_pages_csrf_token(signed_episode, pharmacist):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(pharmacist)
+    body = client.get("/infusion/queue/").content.decode()
+    dexa = order_of(signed_episode, OrderKind.DEXAMETHASONE)
+    ap = order_of(signed_episode, OrderKind.ANTIPLATELET)
+    verify_url, verify_token = _form(_order_row(body, dexa), "verify")
+    reject_url, reject_token = _form(_order_row(body, ap), "reject")
+    assert verify_url == f"/infusion/orders/{dexa.pk}/verify/"
+    assert reject_url == f"/infusion/orders/{ap.pk}/reject/"
+    assert client.post(verify_url, {"password": PASSWORD}).status_code == 403  # no token
+    response = client.post(verify_url, {"password": PASSWORD, "csrfmiddlewaretoken": verify_token})
+    assert response.status_code == 302
+    response = client.post(
+        reject_url, {"reason": "aspirin allergy", "csrfmiddlewaretoken": reject_token}
+    )
+    assert response.status_code == 302
+    dexa.refresh_from_db()
+    ap.refresh_from_db()
+    assert (dexa.status, ap.status) == (OrderStatus.VERIFIED, OrderStatus.REJECTED)
+
+
+def test_each_row_names_the_prescriber_and_targets_its_card(
+    signed_episode, physician, pharmacist, login
+):
+    body = login(pharmacist).get("/infusion/queue/").content.decode()
+    msc = order_of(signed_episode, OrderKind.MSC_IV)
+    row = _order_row(body, msc)
+    assert "<strong>MSC intravenous infusion</strong>" in row
+    assert '<span class="chip ost-signed">Signed, awaiting verification</span>' in row
+    assert f"Prescribed by <strong>{physician.get_full_name()}</strong>" in row
+    assert row.count(f'hx-target="#queue-item-{signed_episode.pk}"') == 2
+    assert 'placeholder="Password"' in row and 'placeholder="Reason"' in row
+
+
+def test_the_rows_escape_what_people_typed(ward_a, nurse, pharmacist, login):
+    xss = "<script>alert(1)</script>"
+    physician = make_user("physician", ward_a)
+    physician.first_name = xss
+    physician.save(update_fields=["first_name"])
+    episode = signed_for_new_patient(ward_a, physician, nurse, days=1)
+    body = login(pharmacist).get("/infusion/queue/").content.decode()
+    row = _order_row(body, order_of(episode, OrderKind.MSC_IV))
+    assert "<strong>&lt;script&gt;alert(1)&lt;/script&gt;" in row
+    assert "<script>alert" not in body
+
+
+def test_the_queue_reads_in_chinese(signed_episode, pharmacist, login):
+    client = login(pharmacist)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    body = client.get("/infusion/queue/").content.decode()
+    row = _order_row(body, order_of(signed_episode, OrderKind.MSC_IV))
+    for text in (
+        "<strong>间充质干细胞静脉输注</strong>",
+        "已签署,待审核",
+        "开具医师 <strong>",
+        'placeholder="密码" aria-label="您的密码(签名)"',
+        'placeholder="原因" aria-label="拒绝理由"',
+        ">审核</button>",
+        ">拒绝</button>",
+    ):
+        assert text in row, text
+
+
+def test_an_order_the_pharmacist_prescribed_has_no_forms_for_them(
+    episode, pharmacist, pharmacist2, login
+):
+    # A pharmacist who may also prescribe (a permission given to them alone) signs the orders.
+    pharmacist.user_permissions.add(Permission.objects.get(codename="sign_order"))
+    pharmacist = type(pharmacist).objects.get(pk=pharmacist.pk)  # fresh permission cache
+    sign_all(episode, pharmacist)
+    msc = order_of(episode, OrderKind.MSC_IV)
+    own = _order_row(login(pharmacist).get("/infusion/queue/").content.decode(), msc)
+    assert "You prescribed this order; another pharmacist must verify it." in own
+    assert "<form" not in own
+    other = _order_row(login(pharmacist2).get("/infusion/queue/").content.decode(), msc)
+    assert "You prescribed this order" not in other and other.count("<form") == 2
+
+
+def test_an_auditor_sees_the_rows_without_forms(signed_episode, auditor, login):
+    body = login(auditor).get("/infusion/queue/").content.decode()
+    row = _order_row(body, order_of(signed_episode, OrderKind.MSC_IV))
+    assert "Signed, awaiting verification" in row
+    card = body[body.index(f'id="queue-item-{signed_episode.pk}"') :]
+    assert "<form" not in card[: card.index("</article>")]
+    assert "Verify or reject" not in body

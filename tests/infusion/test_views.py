@@ -6,6 +6,7 @@ import pytest
 from django.utils import timezone
 
 from core.models import AuditEvent
+from infusion import services
 from infusion.demo import episode_data
 from infusion.models import Episode, OrderKind, OrderStatus
 from tests.factories import PASSWORD
@@ -123,6 +124,29 @@ def test_editing_a_note_voids_the_signature_on_the_page(signed_episode, physicia
     assert order.status == OrderStatus.DRAFT
     page = client.get(response.url).content.decode()
     assert "Voided signature" in page
+
+
+def test_the_order_rows_show_reasons_and_voided_signatures_escaped(
+    signed_episode, physician, pharmacist, login
+):
+    xss = "<script>alert(1)</script>"
+    services.order_reject(
+        order=order_of(signed_episode, OrderKind.ANTIPLATELET), actor=pharmacist, reason=xss
+    )
+    dexa = order_of(signed_episode, OrderKind.DEXAMETHASONE)
+    services.order_edit(order=dexa, actor=physician, changes={"note": "slow"}, reason=xss)
+    services.order_cancel(order=dexa, actor=physician, reason=f"gone {xss}")
+    page = login(physician).get(f"/infusion/episodes/{signed_episode.pk}/").content.decode()
+    assert "<script>alert" not in page
+    escaped = "&lt;script&gt;alert(1)&lt;/script&gt;"
+    row = page[page.index(f'<tr id="order-{dexa.pk}">') :]
+    row = row[: row.index("</tr>")]
+    assert f"<br><small>gone {escaped}</small>" in row
+    name = physician.get_full_name()
+    assert f'<div class="sig voided">Voided signature: Prescribed by {name} (' in row
+    assert (
+        f'<span class="chip ost-rejected">Rejected</span>\n  <br><small>{escaped}</small>' in page
+    )
 
 
 def test_changing_the_episode_through_the_form_moves_the_start(signed_episode, physician, login):
