@@ -36,6 +36,7 @@ PAGES += [
 
 # --- screening ---------------------------------------------------------------------------
 
+import html  # noqa: E402
 from html.parser import HTMLParser  # noqa: E402
 
 _SCREENING_LINK = re.compile(rb'href="/screening/(\d+)/"')
@@ -103,13 +104,35 @@ def _screening_page(user, rng):
     return user.request("GET", f"/screening/{rng.choice(_draft_ids(user))}/")
 
 
+_BASE = re.compile(rb'<input type="hidden" name="_base" id="form-base" value="([^"]*)"')
+
+
 def _screening_live_evaluation(user, rng):
-    """The htmx re-evaluation a changed field sends: autosave, evaluate, render the chips."""
+    """The htmx re-evaluation a changed field sends: autosave, evaluate, render the chips.
+
+    As in a browser, the field changes from what the page last showed (so the draft is
+    saved and audited), and ``_base``, the facts the page was drawn from, is the one the
+    previous answer swapped in out of band; other virtual users editing the same draft
+    meanwhile are merged in, as for two clinicians on one draft.
+    """
     pk = rng.choice(_draft_ids(user))
-    fields = [*_form_fields(user, pk), ("general.survival_gt_6_months", rng.choice(["yes", "no"]))]
-    return user.request(
+    page = _form_fields(user, pk)
+    fields = [(k, v) for k, v in page if k != "_base"]
+    shown = user.__dict__.setdefault("_screening_survival", {})
+    answer = "no" if shown.get(pk) == "yes" else "yes"
+    bases = user.__dict__.setdefault("_screening_bases", {})
+    fields += [
+        ("general.survival_gt_6_months", answer),
+        ("_base", bases.get(pk, dict(page).get("_base", ""))),
+    ]
+    status, body, elapsed = user.request(
         "POST", f"/screening/{pk}/evaluate/", fields, headers={"HX-Request": "true"}
     )
+    match = _BASE.search(body)
+    if status == 200 and match:
+        bases[pk] = html.unescape(match.group(1).decode())
+        shown[pk] = answer
+    return status, body, elapsed
 
 
 PAGES += [
