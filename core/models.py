@@ -47,10 +47,14 @@ class User(AbstractUser):
 
     @property
     def role(self):
-        # Roles are groups; the cache keeps pages from asking the database per check.
+        # Roles are groups, read with the permissions in one query (a page checks both)
+        # and kept for the request, so pages don't ask the database per check.
         if not hasattr(self, "_role_cache"):
-            names = {g.name for g in self.groups.all()}
-            self._role_cache = next((r for r in Role.values if r in names), None)
+            if not hasattr(self, "_group_names"):
+                from .backends import load_access
+
+                load_access(self)
+            self._role_cache = next((r for r in Role.values if r in self._group_names), None)
         return self._role_cache
 
     @property

@@ -9,7 +9,7 @@ import pytest
 import time_machine
 from django.db import connection
 
-from core import audit
+from core import audit, context
 from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db
@@ -235,3 +235,39 @@ def test_anonymous_users_are_sent_to_sign_in(client, url):
     response = client.get(url)
     assert response.status_code == 302
     assert response["Location"].startswith("/login/")
+
+
+def test_a_row_shows_each_column_escaped_in_the_ward_time_zone(login, auditor, physician, settings):
+    settings.TIME_ZONE = "America/New_York"  # a DST zone: 2026-07-01 12:30 UTC is 08:30 EDT
+    token = context.set_current(
+        context.RequestContext(request_id="0123456789abcdef", client_ip="192.0.2.7")
+    )
+    with time_machine.travel(datetime(2026, 7, 1, 12, 30, 5, tzinfo=ZoneInfo("UTC")), tick=False):
+        event = audit.record(
+            "note",
+            actor=physician,
+            object_type="test.Thing",
+            object_id="42",
+            old={"name": "<b>old</b>"},
+            new={"name": "<script>alert(1)</script>"},
+            reason="<i>why</i>",
+        )
+    context.reset(token)
+    body = login(auditor).get("/audit/").content.decode()
+    row = body[body.index(f"<tr><td>{event.seq}</td>") :].split("</tr>")[0]
+    assert "<td>2026-07-01 08:30:05</td>" in row
+    assert f"<td>{physician.username}</td><td>note</td>" in row
+    assert "<td>test.Thing:42</td>" in row
+    assert "<code>{&#x27;name&#x27;: &#x27;&lt;b&gt;old&lt;/b&gt;&#x27;}</code>" in row
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in row and "<script>alert" not in body
+    assert "<td>&lt;i&gt;why&lt;/i&gt;</td>" in row
+    assert "<small>012345678… 192.0.2.7</small>" in row
+
+
+def test_a_system_event_shows_a_dash_for_who_and_no_values(login, auditor):
+    event = audit.record("reminder_sent", object_type="core.Reminder")
+    body = login(auditor).get("/audit/").content.decode()
+    row = body[body.index(f"<tr><td>{event.seq}</td>") :].split("</tr>")[0]
+    assert "<td>—</td><td>reminder_sent</td>" in row
+    assert "<td>core.Reminder</td>" in row
+    assert "<td><code></code></td><td><code></code></td>" in row

@@ -43,16 +43,36 @@ def test_a_role_taken_away_applies_to_the_next_request(nurse, login):
     assert client.get("/patients/").status_code == 403
 
 
-def test_a_signed_in_page_costs_four_queries(physician, login):
+def test_a_signed_in_page_costs_three_queries(physician, login):
     client = login(physician)
-    client.get("/")  # content types and permissions warm
+    client.get("/")  # content types warm
     with CaptureQueriesContext(connection) as queries:
         body = client.get("/").content.decode()
     assert physician.ward.name in body  # the header shows the ward, read with the user
+    assert "investigator" in body  # and the role, read with the permissions
     tables = [q["sql"].split(" FROM ")[1].split()[0] for q in queries.captured_queries]
-    assert tables == [
-        '"django_session"',
-        '"core_user"',
-        '"auth_group"',
-        '"auth_permission"',
-    ], [q["sql"] for q in queries.captured_queries]
+    assert tables == ['"django_session"', '"core_user"', "auth_group"], [
+        q["sql"] for q in queries.captured_queries
+    ]
+
+
+@pytest.mark.parametrize("role", ["physician", "nurse", "pharmacist", "admin"])
+def test_each_role_and_its_permissions_are_djangos(role, ward_a):
+    from django.contrib.auth.backends import ModelBackend
+
+    from tests.factories import make_user
+
+    user = make_user(role, None if role == "admin" else ward_a, username=f"u-{role}")
+    user.user_permissions.add(Permission.objects.get(codename="add_auditevent"))
+    assert fresh(user).role == role
+    assert fresh(user).get_all_permissions() == ModelBackend().get_all_permissions(fresh(user))
+    assert "core.add_auditevent" in fresh(user).get_all_permissions()
+
+
+def test_a_user_without_a_group_has_no_role_and_only_their_own_permissions(ward_a):
+    user = User.objects.create_user("nobody", password="x-Secret-2026", ward=ward_a)
+    assert fresh(user).role is None
+    assert fresh(user).get_all_permissions() == set()
+    user.user_permissions.add(Permission.objects.get(codename="view_patient"))
+    assert fresh(user).get_all_permissions() == {"core.view_patient"}
+    assert fresh(user).role is None
