@@ -4,6 +4,7 @@ chart's deadlines and prompts, and the medication administration record."""
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
+from functools import cache
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, Window
 from django.db.models.fields.json import KT
@@ -169,10 +170,10 @@ def pharmacy_queue(user, page=1):
     """Episodes with orders waiting for verification, most urgent (earliest start) first:
     ``(items, total, page)``, the page clamped to the pages there are.
 
-    Three queries whatever the number of rows: the page of episodes (only the columns a
+    Two queries whatever the number of rows: the page of episodes (only the columns a
     card shows) carries the total (a window count, no separate COUNT); one query reads the
-    orders with the patients' cyclophosphamide orders, one the waiting orders' signatures
-    (`_with_orders`); the checks read only the plan values the episode keeps as columns.
+    orders, the patients' cyclophosphamide orders and their signatures (`_with_orders`);
+    the checks read only the plan values the episode keeps as columns.
     """
     episodes = _queue_episodes(user).annotate(queue_total=Window(Count("pk")))
     page = max(page, 1)
@@ -218,9 +219,17 @@ QUEUE_EPISODE_FIELDS = (
 
 
 def _queue_episodes(user):
+    return scoped_for_user(user, _queue_episodes_shape().all(), ward_path="patient__ward")
+
+
+# The queue's two querysets are shaped once per process (joins, columns, order: most of
+# what building one costs) and filtered per request; never evaluated themselves, so they
+# hold no rows.
+@cache
+def _queue_episodes_shape():
     pending = Order.objects.filter(episode=OuterRef("pk"), status=OrderStatus.SIGNED)
     return (
-        scoped_for_user(user, Episode.objects.select_related("patient"), ward_path="patient__ward")
+        Episode.objects.select_related("patient")
         .filter(Exists(pending))
         .exclude(status=EpisodeStatus.CANCELLED)
         .only(*QUEUE_EPISODE_FIELDS)
@@ -230,22 +239,44 @@ def _queue_episodes(user):
 
 
 # What a queue card reads of an order: not the rate plan, instructions and note (JSON and
-# text it never shows), nor the audit columns.
-QUEUE_ORDER_FIELDS = (
-    "episode_id",
-    "patient_id",
-    "kind",
-    "status",
-    "drug",
-    "dose",
-    "dose_unit",
-    "route",
-    "scheduled_at",
-    "first_day",
-    "last_day",
-    "volume_ml",
-    "rule_ids",
-    "hold_override_reason",
+# text it never shows), nor the audit columns. In the model's column order (``from_db``).
+QUEUE_ORDER_FIELDS = tuple(
+    f.attname
+    for f in Order._meta.concrete_fields
+    if f.attname
+    in {
+        "id",
+        "episode_id",
+        "patient_id",
+        "kind",
+        "status",
+        "drug",
+        "dose",
+        "dose_unit",
+        "route",
+        "scheduled_at",
+        "first_day",
+        "last_day",
+        "volume_ml",
+        "rule_ids",
+        "hold_override_reason",
+    }
+)
+# What an order row shows of a signature, read with its order (a LEFT JOIN).
+QUEUE_SIGNATURE_FIELDS = tuple(
+    f.attname
+    for f in Signature._meta.concrete_fields
+    if f.attname
+    in {
+        "id",
+        "order_id",
+        "signer_id",
+        "signer_name",
+        "meaning",
+        "signed_at",
+        "voided_at",
+        "void_reason",
+    }
 )
 
 
@@ -254,22 +285,29 @@ def _with_orders(episodes):
     ``cyc_orders`` (its patient's live cyclophosphamide orders with a time, whatever the
     episode, by time) and ``signatures`` (of the orders waiting for verification).
 
-    Two queries whatever the number of episodes: one reads the episodes' orders and their
-    patients' cyclophosphamide orders together, one the signatures of the waiting orders.
+    One query whatever the number of episodes: the episodes' orders and their patients'
+    cyclophosphamide orders, each with its signatures joined (a row per signature, in
+    signing order), read as values and made into instances here.
     """
     episodes = list(episodes)
     if not episodes:
         return episodes
     by_pk = {ep.pk: ep for ep in episodes}
     patient_ids = {ep.patient_id for ep in episodes}
-    orders = list(
-        Order.objects.filter(
-            Q(episode_id__in=by_pk) | Q(patient_id__in=patient_ids, kind=OrderKind.CYCLOPHOSPHAMIDE)
-        )
-        .exclude(status__in=(OrderStatus.CANCELLED, OrderStatus.REJECTED))
-        .only(*QUEUE_ORDER_FIELDS)
-        .order_by("pk")
+    n_order = len(QUEUE_ORDER_FIELDS)
+    values = _queue_orders_shape().filter(
+        Q(episode_id__in=by_pk) | Q(patient_id__in=patient_ids, kind=OrderKind.CYCLOPHOSPHAMIDE)
     )
+    orders = []
+    signatures = {}
+    order = None
+    for row in values:
+        if order is None or order.pk != row[0]:
+            order = Order.from_db(values.db, QUEUE_ORDER_FIELDS, row[:n_order])
+            orders.append(order)
+        if row[n_order] is not None and order.episode_id in by_pk:
+            signature = Signature.from_db(values.db, QUEUE_SIGNATURE_FIELDS, row[n_order:])
+            signatures.setdefault(order.pk, []).append(signature)
     cyc_by_patient = {pk: [] for pk in patient_ids}
     for ep in episodes:
         ep.live_orders = []
@@ -278,14 +316,21 @@ def _with_orders(episodes):
             by_pk[order.episode_id].live_orders.append(order)
         if order.kind == OrderKind.CYCLOPHOSPHAMIDE and order.scheduled_at is not None:
             cyc_by_patient[order.patient_id].append(order)
-    signatures = {}
-    waiting = [o.pk for o in orders if o.episode_id in by_pk and o.status == OrderStatus.SIGNED]
-    for signature in Signature.objects.filter(order_id__in=waiting).order_by("signed_at", "pk"):
-        signatures.setdefault(signature.order_id, []).append(signature)
     for ep in episodes:
         ep.cyc_orders = sorted(cyc_by_patient[ep.patient_id], key=lambda o: o.scheduled_at)
         ep.signatures = signatures
     return episodes
+
+
+@cache
+def _queue_orders_shape():
+    return (
+        Order.objects.exclude(status__in=(OrderStatus.CANCELLED, OrderStatus.REJECTED))
+        .values_list(
+            *QUEUE_ORDER_FIELDS, *(f"signatures__{name}" for name in QUEUE_SIGNATURE_FIELDS)
+        )
+        .order_by("pk", "signatures__signed_at", "signatures__pk")
+    )
 
 
 def _queue_item(ep):

@@ -202,8 +202,19 @@ class Bound:
         return self.group.anchor
 
 
-def bind(indication, facts, *, invalid_inputs=None, errors=None, window_days=28, extra_rows=None):
-    """Sections with their bound groups, ready for the template."""
+def bind(
+    indication,
+    facts,
+    *,
+    invalid_inputs=None,
+    errors=None,
+    window_days=28,
+    extra_rows=None,
+    inputs=True,
+):
+    """Sections with their bound groups, ready for the template. ``inputs=False`` when
+    only the groups' statuses are drawn (the live re-evaluation): a group's inputs are
+    then built only when it has messages (they are named by their inputs' labels)."""
     invalid_inputs = invalid_inputs or {}
     errors = errors or {}
     extra_rows = extra_rows or {}
@@ -223,9 +234,11 @@ def bind(indication, facts, *, invalid_inputs=None, errors=None, window_days=28,
             }
             if own_raw:
                 raw_rows = max((_row_of(k, g.path) for k in own_raw), default=-1) + 1
-            rows = g.row_count(value, raw_rows) + extra_rows.get(g.path, 0)
-            lines = g.lines(value, min(rows, MAX_ROWS))
-            _overlay(lines, own_raw, errors)
+            lines = []
+            if inputs or any(k == g.path or k.startswith(g.path + ".") for k in errors):
+                rows = g.row_count(value, raw_rows) + extra_rows.get(g.path, 0)
+                lines = g.lines(value, min(rows, MAX_ROWS))
+                _overlay(lines, own_raw, errors)
             group_errors = [(i.label, m) for line in lines for i in line.inputs for m in i.errors]
             for k, ms in errors.items():
                 if k == g.path or (k.startswith(g.path + ".") and not _has_input(lines, k)):
@@ -243,7 +256,7 @@ def bind(indication, facts, *, invalid_inputs=None, errors=None, window_days=28,
                 if value.get("uln") == auto_uln.get("uln") and g.path + ".uln" not in own_raw:
                     # Filled from the reference range: left blank so it is filled again
                     # if the lab or the unit changes; the range is named below.
-                    for i in lines[0].inputs:
+                    for i in lines[0].inputs if lines else ():
                         if i.name == g.path + ".uln":
                             i.value = ""
                             i.attrs = {**i.attrs, "placeholder": _s(auto_uln["uln"])}

@@ -19,10 +19,10 @@ with an older date; a value typed by hand with the same or a later date is kept.
 
 from datetime import datetime, time, timedelta
 
-from django.db.models import Max
+from django.db.models import Max, OuterRef, Subquery
 from django.utils import timezone
 
-from core.models import LabResult, Measurement, MeasurementKind
+from core.models import LabResult, Measurement, MeasurementKind, Patient
 
 from .fields import get_path, set_path
 from .reference import CORE_TO_ENGINE, engine_unit, number
@@ -177,11 +177,26 @@ def _copy(value):
     return value
 
 
+def _last_recorded(model):
+    return Subquery(
+        model.objects.filter(patient=OuterRef("pk"))
+        .order_by()
+        .values("patient")
+        .annotate(at=Max("recorded_at"))
+        .values("at")
+    )
+
+
 def patient_data_changed_at(patient):
     """When the patient's record last changed: demographics, a measurement or a lab."""
+    # The newest lab and the newest measurement in one query.
+    labs, weights = (
+        Patient.objects.filter(pk=patient.pk)
+        .annotate(last_lab=_last_recorded(LabResult), last_measurement=_last_recorded(Measurement))
+        .values_list("last_lab", "last_measurement")
+        .get()
+    )
     latest = [patient.updated_at]
-    labs = LabResult.objects.filter(patient=patient).aggregate(at=Max("recorded_at"))["at"]
-    weights = Measurement.objects.filter(patient=patient).aggregate(at=Max("recorded_at"))["at"]
     latest += [at for at in (labs, weights) if at is not None]
     return max(latest)
 

@@ -3,7 +3,9 @@ the screening log's filters and the CONSORT-style flow counts."""
 
 from collections import Counter, defaultdict
 
+from django.db import connection
 from django.db.models import OuterRef, Subquery
+from django.db.models.expressions import RawSQL
 from django.http import Http404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -33,9 +35,19 @@ def screenings_for_user(user):
     return scoped_for_user(user, Screening.objects.all())
 
 
+def with_row_version(qs):
+    """Annotate each screening with its row version (``row_version``), which a write of
+    the row always changes: PostgreSQL's ``xmin``, the transaction that wrote it. A save
+    compares it under the row lock instead of reading the whole row again."""
+    if connection.vendor != "postgresql":
+        return qs
+    table = connection.ops.quote_name(Screening._meta.db_table)
+    return qs.annotate(row_version=RawSQL(f"{table}.xmin::text", ()))  # noqa: S611 (no input)
+
+
 def get_screening_for_user(user, pk):
     """The screening if the user's ward holds it (administrators: any); else 404, audited."""
-    qs = screenings_for_user(user).select_related("patient", "patient__ward")
+    qs = with_row_version(screenings_for_user(user).select_related("patient", "patient__ward"))
     try:
         return qs.get(pk=pk)
     except (Screening.DoesNotExist, ValueError, TypeError):

@@ -19,6 +19,7 @@ from core.models import Role
 from .evaluation import evaluate_document
 from .models import SIGNATURE_MEANING, Outcome, Screening, Status
 from .prefill import apply_prefill, is_outdated
+from .selectors import with_row_version
 
 INDICATIONS = ("SLE", "dcSSc", "AAV", "IIM", "SS")
 AUDITED_FIELDS = (
@@ -59,6 +60,23 @@ def _require_ward(actor, patient):
 
 def _lock(screening):
     return Screening.objects.select_for_update().select_related("patient").get(pk=screening.pk)
+
+
+def _lock_if_unchanged(screening):
+    """Lock the row; True when it is still the version ``screening`` was read as.
+
+    Only the row version is read back (PostgreSQL's ``xmin``: every write of the row,
+    by any transaction, gives it a new one), not the large JSON columns. A screening read
+    without its version (``selectors.with_row_version``) is never taken as unchanged."""
+    read = getattr(screening, "row_version", None)
+    if read is None:
+        return False
+    locked = list(
+        with_row_version(
+            Screening.objects.select_for_update().filter(pk=screening.pk).order_by()
+        ).values_list("row_version", flat=True)
+    )
+    return locked == [read]
 
 
 def _require_draft(screening):
@@ -233,24 +251,31 @@ def screening_save_draft(
         if _unchanged(read, evaluated):
             return screening, False
     with transaction.atomic():
-        screening = _lock(screening)
-        _require_draft(screening)
-        if facts.get("indication") != screening.indication:
-            raise ActionRefused(
-                _("The indication of a screening cannot change."), code="indication"
-            )
-        state = _draft_state(screening)
-        if evaluated is None or state != read:
-            # Saved by someone else since it was read: evaluate against the row as it is.
-            evaluated = _evaluated(screening, facts, invalid_inputs, form_errors)
-        if _unchanged(state, evaluated):
-            return screening, False  # the row as it was locked (without reading it again)
+        if evaluated is not None and _lock_if_unchanged(screening):
+            # Locked, and nobody wrote the row since it was read: the row as read is the
+            # row as locked, and it was evaluated against already.
+            state = read
+        else:
+            screening = _lock(screening)
+            _require_draft(screening)
+            if facts.get("indication") != screening.indication:
+                raise ActionRefused(
+                    _("The indication of a screening cannot change."), code="indication"
+                )
+            state = _draft_state(screening)
+            if evaluated is None or state != read:
+                # Saved by someone else since it was read: evaluate against the row as it is.
+                evaluated = _evaluated(screening, facts, invalid_inputs, form_errors)
+            if _unchanged(state, evaluated):
+                return screening, False  # the row as it was locked (without reading it again)
         old, new = changed_paths(state["facts"], evaluated["facts"])
         before = audit.snapshot(screening, AUDITED_FIELDS)
         for name, value in evaluated.items():
             setattr(screening, name, value)
         screening.updated_by = actor
-        screening.save()
+        # The row is locked as it was read: only the columns a draft save sets are written.
+        screening.save(update_fields=[*evaluated, "updated_by", "updated_at"])
+        screening.row_version = None  # written: its version is no longer known
         after = audit.snapshot(screening, AUDITED_FIELDS)
         old_fields, new_fields = audit.diff(before, after)
         audit.record(

@@ -40,7 +40,9 @@ def _can_edit(user, screening):
     )
 
 
-def _context(request, screening, *, notice="", extra_rows=None):
+def _context(request, screening, *, notice="", extra_rows=None, inputs=True):
+    """The page's context; ``inputs=False`` for the live re-evaluation, which draws the
+    groups' statuses but not their inputs."""
     user = request.user
     can_edit = _can_edit(user, screening)
     window = window_days(screening.screening_date)
@@ -51,6 +53,7 @@ def _context(request, screening, *, notice="", extra_rows=None):
         errors=screening.form_errors,
         window_days=window,
         extra_rows=extra_rows,
+        inputs=inputs,
     )
     criteria = selectors.criteria(screening)
     by_rule = {c["rule_id"]: c for c in criteria}
@@ -170,9 +173,10 @@ def evaluate(request, pk):
     group = group_for_path(screening.indication, add_row) if add_row else None
     if group is not None and group.kind in LIST_KINDS and group.path == add_row:
         extra[group.path] = 1
-    context = _context(request, screening, extra_rows=extra)
     if request.htmx:
+        context = _context(request, screening, extra_rows=extra, inputs=False)
         return render(request, f"{TEMPLATE}#evaluate_response", context)
+    context = _context(request, screening, extra_rows=extra)
     if parsed.errors:
         return render(request, TEMPLATE, context, status=400)
     if extra:

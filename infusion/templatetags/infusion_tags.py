@@ -296,8 +296,7 @@ def order_cells(row):
 CHECK_LOOK = {True: ("ok", "✓"), False: ("bad", "✗"), None: ("attention", "!")}
 
 
-@register.filter
-def queue_checks(checks):
+def _queue_checks(checks):
     """A queue card's checks (``Check``) as list items, each citing its rule."""
     out = []
     for c in checks:
@@ -308,7 +307,7 @@ def queue_checks(checks):
             f"      <strong>{_e(c.label)}</strong>: {_e(c.detail)} "
             f'<span class="rule-id">{_e(citation(c.rule))}</span></li>\n    '
         )
-    return mark_safe("".join(out))  # noqa: S308 (every value escaped by _e)
+    return "".join(out)
 
 
 def _verify_forms(context):
@@ -351,8 +350,7 @@ def _verify_forms(context):
     return forms
 
 
-@register.simple_tag(takes_context=True)
-def queue_order_rows(context, rows, episode_id):
+def _queue_order_rows(context, rows, episode_id):
     """The queue card's order rows, each with its verify and reject forms when the reader
     may verify (a note instead on an order they prescribed themselves)."""
     can_verify = context.get("can_verify")
@@ -382,4 +380,45 @@ def queue_order_rows(context, rows, episode_id):
                 )
             out.append(f'<td class="verify">\n        {inner}\n      </td>')
         out.append("\n      </tr>\n    ")
-    return mark_safe("".join(out))  # noqa: S308 (built from escaped parts)
+    return "".join(out)
+
+
+def _card_labels(context, can_verify):
+    """The card's header link (a stand-in pk) and table head, once per render."""
+    key = ("infusion_queue_card", get_language(), bool(can_verify))
+    labels = context.render_context.get(key)
+    if labels is not None:
+        return labels
+    # Translated outside the f-strings: xgettext does not read calls inside them.
+    heads = [_("Order"), _("Dose and route"), _("When"), _("Rules"), _("Status")]
+    heads.append(_("Signatures"))
+    if can_verify:
+        heads.append(_("Verify or reject"))
+    labels = context.render_context[key] = (
+        _e(reverse("infusion:episode_detail", args=[PK_MARK])),
+        _e(_("Episode")),
+        "".join(f"<th>{_e(h)}</th>" for h in heads),
+    )
+    return labels
+
+
+@register.simple_tag(takes_context=True)
+def queue_card(context, item, episode_id):
+    """A queue card's body (``QueueItem``): the patient and start with a link to the
+    episode, the checks, and the order rows with their verify and reject forms."""
+    can_verify = context.get("can_verify")
+    url, episode, heads = _card_labels(context, can_verify)
+    ep = item.episode
+    patient = ep.patient
+    url = url.replace(str(PK_MARK), str(ep.pk))
+    return mark_safe(  # noqa: S308 (every value escaped by _e)
+        f'\n  <header class="pagehead">\n'
+        f"    <h2>{_e(patient.name)} <small>{_e(patient.hospital_number)}</small></h2>\n"
+        f"    <div><strong>{_when(ep.planned_start, MINUTE)}</strong> · "
+        f'<a href="{url}">{episode}</a></div>\n'
+        f'  </header>\n  <ul class="checks">\n    {_queue_checks(item.checks)}\n  </ul>\n'
+        f'  <div class="table-scroll"><table class="table small orders">\n'
+        f"    <thead><tr>{heads}</tr></thead>\n    <tbody>\n"
+        f"    {_queue_order_rows(context, item.orders, episode_id)}\n"
+        "    </tbody>\n  </table></div>\n  "
+    )

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from infusion import services
 from infusion.models import OrderKind, OrderStatus
-from infusion.selectors import QUEUE_PAGE_SIZE
+from infusion.selectors import QUEUE_PAGE_SIZE, pharmacy_queue, pharmacy_queue_item
 from tests.factories import PASSWORD, add_lab, add_weight, make_patient, make_user
 from tests.infusion.conftest import open_episode, order_of, sign_all
 
@@ -95,6 +95,30 @@ def test_the_number_of_queries_does_not_grow_with_the_rows(
         response = client.get("/infusion/queue/")
     assert response.content.decode().count('class="card queue-item"') == QUEUE_PAGE_SIZE
     assert len(six) == len(one), [q["sql"] for q in six.captured_queries]
+
+
+def test_a_queue_page_and_a_card_read_in_two_queries(ward_a, physician, nurse, pharmacist):
+    # The page of episodes with its total, then the orders, the patients' cyclophosphamide
+    # orders and the signatures together.
+    for days in range(1, QUEUE_PAGE_SIZE + 2):
+        episode = signed_for_new_patient(ward_a, physician, nurse, days=days)
+        services.cyclophosphamide_order_create(
+            episode=episode,
+            actor=physician,
+            scheduled_at=episode.planned_start + timedelta(days=5),
+            dose_mg=Decimal(400),
+        )
+    assert pharmacist.role  # read once per request with the user, before the queue
+    with CaptureQueriesContext(connection) as page:
+        items, total, _page = pharmacy_queue(pharmacist, 1)
+    assert (len(items), total) == (QUEUE_PAGE_SIZE, QUEUE_PAGE_SIZE + 1)
+    assert all(row.prescribed for item in items for row in item.orders)
+    assert all(len(item.cyc_orders) == 1 for item in items)
+    assert len(page) == 2, [q["sql"] for q in page.captured_queries]
+    with CaptureQueriesContext(connection) as card:
+        item = pharmacy_queue_item(pharmacist, episode.pk)
+    assert item.episode.pk == episode.pk and item.orders[0].prescribed.signer_id == physician.pk
+    assert len(card) == 2, [q["sql"] for q in card.captured_queries]
 
 
 def _cards(body):

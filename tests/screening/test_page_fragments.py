@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from core.models import AuditEvent
-from screening import services
+from screening import selectors, services
 from screening.models import Screening
 from tests.factories import add_lab
 from tests.screening.conftest import HTMX, NOW, TODAY, form_data, start
@@ -126,14 +126,17 @@ def test_the_page_and_the_re_evaluation_cost_the_same_queries_every_time(login, 
         with CaptureQueriesContext(connection) as evaluation:
             client.post(f"/screening/{screening.pk}/evaluate/", data, **HTMX)
         counts[answer] = (statements(page), statements(evaluation))
-    # The page: session, user, permissions, role, the screening, the newest lab, the newest
-    # measurement (is it outdated?). A first version's version list needs no query.
-    assert len(counts["yes"][0]) == len(counts["no"][0]) == 7
-    # A change: session, user, permissions, role, the screening, the reference ranges;
-    # the row locked and written; the audit chain locked, its last entry read, appended.
-    assert len(counts["yes"][1]) == 11
+    # The page: session, user, permissions, the screening, the newest lab and measurement
+    # in one query (is it outdated?). A first version's version list needs no query.
+    assert len(counts["yes"][0]) == len(counts["no"][0]) == 5
+    # A change: session, user, permissions, the screening, the reference ranges; the row
+    # locked (its version only) and written; the audit chain locked, its last entry read,
+    # appended.
+    assert len(counts["yes"][1]) == 10
+    (lock,) = [sql for sql in counts["yes"][1] if "FOR UPDATE" in sql]
+    assert "row_version" in lock and '"facts"' not in lock
     # Nothing changed: the same reads; the row is neither locked nor written.
-    assert len(counts["no"][1]) == 6
+    assert len(counts["no"][1]) == 5
     assert not any("FOR UPDATE" in sql or "INSERT" in sql for sql in counts["no"][1])
 
 
@@ -179,3 +182,75 @@ def test_a_changed_save_from_an_older_page_is_compared_with_the_row_as_it_is_now
         "general.survival_gt_6_months": None,
         "labs.anc.value": 2.5,
     }
+
+
+def test_a_save_from_a_page_read_before_another_save_is_audited_against_the_locked_row(nurse, labs):
+    screening = start(nurse, labs)
+    # Read as the views read it, with its row version: the row is written after this.
+    older = selectors.get_screening_for_user(nurse, screening.pk)
+    services.screening_save_draft(
+        actor=nurse,
+        screening=selectors.get_screening_for_user(nurse, screening.pk),
+        facts={**screening.facts, "general": {"survival_gt_6_months": True}},
+    )
+    changed = {**older.facts, "labs": {**older.facts["labs"]}}
+    changed["labs"]["anc"] = {**changed["labs"]["anc"], "value": 2.5}
+    with CaptureQueriesContext(connection) as save:
+        _screening, saved = services.screening_save_draft(
+            actor=nurse, screening=older, facts=changed
+        )
+    assert saved
+    # The version told it apart: the whole row was locked and read again.
+    locks = [q["sql"] for q in save if "FOR UPDATE" in q["sql"]]
+    assert len(locks) == 2 and '"facts"' in locks[1]
+    event = AuditEvent.objects.filter(action="update").order_by("-seq").first()
+    assert event.old_values["facts"] == {
+        "general.survival_gt_6_months": True,
+        "labs.anc.value": 3.2,
+    }
+    assert event.new_values["facts"] == {
+        "general.survival_gt_6_months": None,
+        "labs.anc.value": 2.5,
+    }
+    assert Screening.objects.get(pk=screening.pk).facts["labs"]["anc"]["value"] == 2.5
+
+
+def test_a_save_from_a_page_read_after_the_last_save_writes_what_a_draft_save_sets(nurse, labs):
+    screening = start(nurse, labs)
+    services.screening_save_draft(
+        actor=nurse,
+        screening=selectors.get_screening_for_user(nurse, screening.pk),
+        facts={**screening.facts, "general": {"survival_gt_6_months": True}},
+    )
+    current = selectors.get_screening_for_user(nurse, screening.pk)
+    with CaptureQueriesContext(connection) as save:
+        _screening, saved = services.screening_save_draft(
+            actor=nurse,
+            screening=current,
+            facts={**current.facts, "general": {"survival_gt_6_months": False}},
+        )
+    assert saved
+    (update,) = [q["sql"] for q in save if q["sql"].startswith("UPDATE")]
+    assert '"facts"' in update and '"patient_id"' not in update
+    row = Screening.objects.get(pk=screening.pk)
+    assert row.facts["general"] == {"survival_gt_6_months": False}
+    assert row.updated_by == nurse
+    event = AuditEvent.objects.filter(action="update").order_by("-seq").first()
+    assert event.old_values["facts"] == {"general.survival_gt_6_months": True}
+    assert event.new_values["facts"] == {"general.survival_gt_6_months": False}
+
+
+def test_a_value_not_accepted_is_named_the_same_on_the_page_and_when_re_evaluated(
+    login, nurse, labs
+):
+    screening = start(nurse, labs)
+    client = login(nurse)
+    fragments = client.post(
+        f"/screening/{screening.pk}/evaluate/",
+        form_data(screening, **{"labs.anc.value": "three"}),
+        **HTMX,
+    ).content.decode()
+    page = client.get(f"/screening/{screening.pk}/").content.decode()
+    status = status_of(fragments, "fld-labs-anc")
+    assert '<p class="error" role="alert">' in status and ": " in status
+    assert status == status_of(page, "fld-labs-anc")
