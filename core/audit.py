@@ -108,7 +108,9 @@ def record(
     if patient is not None:
         patient_id = patient.pk
     is_user = actor is not None and getattr(actor, "is_authenticated", False)
-    with transaction.atomic():
+    # No savepoint of its own (two round trips on every clinical write): inside the
+    # write's transaction, a failed append fails the whole write, as it must.
+    with transaction.atomic(savepoint=False):
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK_KEY])

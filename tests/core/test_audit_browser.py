@@ -8,8 +8,10 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from core import audit, context
+from core.models import AuditEvent
 from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db
@@ -127,6 +129,24 @@ def test_page_two_shows_the_older_events_and_keeps_the_filter(login, auditor, ph
     assert "Page 2 of 2" in second
     assert all(f"marker-{i:02d}" in second for i in range(1, 6))
     assert "marker-06" not in second
+
+
+def test_the_whole_trail_pages_by_its_newest_seq_without_counting_rows(login, auditor, physician):
+    for i in range(1, 52):
+        _note(physician, f"marker-{i:02d}")
+    client = login(auditor)  # the sign-in is event 52
+    total = AuditEvent.objects.count()
+    pages = -(-total // 25)
+    with CaptureQueriesContext(connection) as queries:
+        first = client.get("/audit/").content.decode()
+    assert f"Page 1 of {pages}" in first and "marker-51" in first
+    assert not any("COUNT(" in q["sql"] for q in queries.captured_queries)
+    last = client.get("/audit/", {"page": pages}).content.decode()
+    assert f"Page {pages} of {pages}" in last and "marker-01" in last
+    beyond = client.get("/audit/", {"page": pages + 5}).content.decode()
+    assert f"Page {pages} of {pages}" in beyond  # past the end: the last page
+    filtered = client.get("/audit/", {"action": "note", "page": 3}).content.decode()
+    assert "Page 3 of 3" in filtered and "marker-01" in filtered  # a filter still counts
 
 
 def test_the_htmx_filter_renders_only_the_table(login, auditor, physician):
