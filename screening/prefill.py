@@ -17,12 +17,14 @@ A newer observation replaces a prefilled value, or an empty one, or one typed by
 with an older date; a value typed by hand with the same or a later date is kept.
 """
 
-from datetime import datetime, time, timedelta
+import functools
+from datetime import UTC, datetime, time, timedelta
 
-from django.db.models import Max, OuterRef, Subquery
+from django.db import connection
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
-from core.models import LabResult, Measurement, MeasurementKind, Patient
+from core.models import LabResult, Measurement, MeasurementKind
 
 from .fields import get_path, set_path
 from .reference import CORE_TO_ENGINE, engine_unit, number
@@ -177,28 +179,33 @@ def _copy(value):
     return value
 
 
-def _last_recorded(model):
-    return Subquery(
-        model.objects.filter(patient=OuterRef("pk"))
-        .order_by()
-        .values("patient")
-        .annotate(at=Max("recorded_at"))
-        .values("at")
+@functools.cache
+def _last_recorded_sql():
+    # Written out once: the same query through the ORM (two MAX subqueries) cost ~1 ms of
+    # CPU to build on every screening page, against 0.03 ms to run.
+    labs, measurements = LabResult._meta.db_table, Measurement._meta.db_table
+    # Table names from the models; the patient id is a parameter.
+    return (
+        f"SELECT (SELECT MAX(recorded_at) FROM {labs} WHERE patient_id = %s),"  # noqa: S608
+        f" (SELECT MAX(recorded_at) FROM {measurements} WHERE patient_id = %s)"
     )
+
+
+def _aware(value):
+    """A datetime as the ORM would give it: SQLite hands raw SQL text back, naive UTC."""
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    if value is not None and timezone.is_naive(value):
+        value = timezone.make_aware(value, UTC)
+    return value
 
 
 def patient_data_changed_at(patient):
     """When the patient's record last changed: demographics, a measurement or a lab."""
-    # The newest lab and the newest measurement in one query.
-    labs, weights = (
-        Patient.objects.filter(pk=patient.pk)
-        .annotate(last_lab=_last_recorded(LabResult), last_measurement=_last_recorded(Measurement))
-        .values_list("last_lab", "last_measurement")
-        .get()
-    )
-    latest = [patient.updated_at]
-    latest += [at for at in (labs, weights) if at is not None]
-    return max(latest)
+    with connection.cursor() as cursor:
+        cursor.execute(_last_recorded_sql(), [patient.pk, patient.pk])
+        newest = cursor.fetchone()
+    return max([patient.updated_at, *(_aware(at) for at in newest if at is not None)])
 
 
 def is_outdated(screening, changed_at=None):
