@@ -24,19 +24,38 @@ def patients_for_user(user):
 
 
 def get_patient_for_user(user, pk):
+    return get_for_user(
+        user, Patient.objects.select_related("ward"), pk, ward_path="ward", patient_path="pk"
+    )
+
+
+def get_for_user(user, queryset, pk, *, ward_path, patient_path):
+    """The object ``pk`` of ``queryset`` if the user's ward holds it (administrators: any).
+
+    Otherwise 404, saying no more than "not on your ward"; when the object exists on
+    another ward the attempt is audited ("access_denied", with the object's patient, found
+    through ``patient_path``). The one check behind every patient, screening, episode,
+    order and reaction page."""
+    model = queryset.model
     try:
-        return patients_for_user(user).get(pk=pk)
-    except (Patient.DoesNotExist, ValueError, TypeError):
-        if Patient.objects.filter(pk=pk).exists():
-            audit.record(
-                "access_denied",
-                actor=user,
-                object_type="core.Patient",
-                object_id=pk,
-                patient_id=int(pk),
-                new={"reason": "other ward"},
-            )
-        raise Http404("No such patient on your ward.")
+        return scoped_for_user(user, queryset, ward_path=ward_path).get(pk=pk)
+    except (model.DoesNotExist, ValueError, TypeError):
+        pass
+    found = (
+        list(model._default_manager.filter(pk=pk).values_list(patient_path, flat=True)[:1])
+        if str(pk).isdigit()
+        else []
+    )
+    if found:
+        audit.record(
+            "access_denied",
+            actor=user,
+            object_type=model._meta.label,
+            object_id=pk,
+            patient_id=found[0],
+            new={"reason": "other ward"},
+        )
+    raise Http404(f"No such {model._meta.model_name} on your ward.")
 
 
 def scoped_for_user(user, queryset, *, ward_path="patient__ward"):

@@ -8,13 +8,11 @@ from functools import cache
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, Window
 from django.db.models.fields.json import KT
-from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from core import audit
-from core.access import scoped_for_user
+from core.access import get_for_user, scoped_for_user
 from infusion.engine import end_status
 
 from .models import (
@@ -53,50 +51,21 @@ def episodes_for_user(user):
     return scoped_for_user(user, qs, ward_path="patient__ward")
 
 
-def _denied(user, model, pk):
-    obj = model.objects.filter(pk=pk).values("pk").first() if str(pk).isdigit() else None
-    if obj is not None:
-        patient_id = (
-            model.objects.filter(pk=pk).values_list(_patient_path(model), flat=True).first()
-        )
-        audit.record(
-            "access_denied",
-            actor=user,
-            object_type=model._meta.label,
-            object_id=pk,
-            patient_id=patient_id,
-            new={"reason": "other ward"},
-        )
-    raise Http404("Not found on your ward.")
-
-
-def _patient_path(model):
-    return {Episode: "patient_id", Order: "patient_id", AdverseReaction: "episode__patient_id"}[
-        model
-    ]
-
-
 def get_episode_for_user(user, pk):
-    try:
-        return episodes_for_user(user).get(pk=pk)
-    except (Episode.DoesNotExist, ValueError, TypeError):
-        _denied(user, Episode, pk)
+    qs = Episode.objects.select_related("patient", "patient__ward", "opened_by")
+    return get_for_user(user, qs, pk, ward_path="patient__ward", patient_path="patient_id")
 
 
 def get_order_for_user(user, pk):
     qs = Order.objects.select_related("episode", "patient", "episode__patient")
-    try:
-        return scoped_for_user(user, qs, ward_path="patient__ward").get(pk=pk)
-    except (Order.DoesNotExist, ValueError, TypeError):
-        _denied(user, Order, pk)
+    return get_for_user(user, qs, pk, ward_path="patient__ward", patient_path="patient_id")
 
 
 def get_reaction_for_user(user, pk):
     qs = AdverseReaction.objects.select_related("episode", "episode__patient")
-    try:
-        return scoped_for_user(user, qs, ward_path="episode__patient__ward").get(pk=pk)
-    except (AdverseReaction.DoesNotExist, ValueError, TypeError):
-        _denied(user, AdverseReaction, pk)
+    return get_for_user(
+        user, qs, pk, ward_path="episode__patient__ward", patient_path="episode__patient_id"
+    )
 
 
 # --- Orders with their signatures ------------------------------------------------------

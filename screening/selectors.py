@@ -6,12 +6,10 @@ from collections import Counter, defaultdict
 from django.db import connection
 from django.db.models import OuterRef, Subquery
 from django.db.models.expressions import RawSQL
-from django.http import Http404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from core import audit
-from core.access import scoped_for_user
+from core.access import get_for_user, scoped_for_user
 from core.models import LabResult, Measurement, Role
 from screening.engine import render, render_reason
 
@@ -47,21 +45,8 @@ def with_row_version(qs):
 
 def get_screening_for_user(user, pk):
     """The screening if the user's ward holds it (administrators: any); else 404, audited."""
-    qs = with_row_version(screenings_for_user(user).select_related("patient", "patient__ward"))
-    try:
-        return qs.get(pk=pk)
-    except (Screening.DoesNotExist, ValueError, TypeError):
-        other = Screening.objects.filter(pk=pk).values("patient_id").first()
-        if other is not None:
-            audit.record(
-                "access_denied",
-                actor=user,
-                object_type="screening.Screening",
-                object_id=pk,
-                patient_id=other["patient_id"],
-                new={"reason": "other ward"},
-            )
-        raise Http404("No such screening on your ward.")
+    qs = with_row_version(Screening.objects.select_related("patient", "patient__ward"))
+    return get_for_user(user, qs, pk, ward_path="patient__ward", patient_path="patient_id")
 
 
 def patient_screenings(patient):

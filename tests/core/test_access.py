@@ -1,7 +1,12 @@
-import pytest
-from django.test import Client
+from decimal import Decimal
 
-from core.models import Patient
+import pytest
+from django.http import Http404
+from django.test import Client
+from django.utils import timezone
+
+from core.access import get_for_user
+from core.models import AuditEvent, LabResult, Patient
 
 pytestmark = pytest.mark.django_db
 
@@ -67,3 +72,64 @@ def test_an_htmx_post_with_the_csrf_header_is_accepted(nurse, patient):
 
 def test_logout_by_get_is_not_allowed(login, nurse):
     assert login(nurse).get("/logout/").status_code == 405
+
+
+def _denials():
+    return list(
+        AuditEvent.objects.filter(action="access_denied")
+        .order_by("seq")
+        .values_list("object_type", "object_id", "patient_id")
+    )
+
+
+def test_one_check_serves_every_object_type_and_audits_the_other_wards(
+    nurse, auditor, patient, patient_b
+):
+    """`get_for_user` behind patients, screenings, episodes, orders and reactions: here
+    on patients and on a lab result, found through its patient."""
+    lab = LabResult.objects.create(
+        patient=patient_b,
+        analyte="platelets",
+        value=Decimal("180"),
+        unit="10^9/L",
+        lab="Central",
+        observed_at=timezone.now(),
+        recorded_by=nurse,
+    )
+    labs = LabResult.objects.select_related("patient")
+    assert (
+        get_for_user(nurse, Patient.objects.all(), patient.pk, ward_path="ward", patient_path="pk")
+        == patient
+    )
+    assert (
+        get_for_user(auditor, labs, lab.pk, ward_path="patient__ward", patient_path="patient_id")
+        == lab
+    )
+
+    for pk in (patient_b.pk, str(patient_b.pk)):
+        with pytest.raises(Http404):
+            get_for_user(nurse, Patient.objects.all(), pk, ward_path="ward", patient_path="pk")
+    with pytest.raises(Http404):
+        get_for_user(nurse, labs, lab.pk, ward_path="patient__ward", patient_path="patient_id")
+    assert _denials() == [
+        ("core.Patient", str(patient_b.pk), patient_b.pk),
+        ("core.Patient", str(patient_b.pk), patient_b.pk),
+        ("core.LabResult", str(lab.pk), patient_b.pk),
+    ]
+
+    # Nothing there, or not an id at all: 404, and nothing to audit.
+    for pk in (lab.pk + 1000, "abc", "1; DROP TABLE", None):
+        with pytest.raises(Http404):
+            get_for_user(nurse, labs, pk, ward_path="patient__ward", patient_path="patient_id")
+    assert len(_denials()) == 3
+
+
+def test_a_user_without_a_ward_sees_nothing_and_is_audited(ward_a, patient):
+    from tests.factories import make_user
+
+    wardless = make_user("nurse", None, username="floating")
+    with pytest.raises(Http404):
+        get_for_user(
+            wardless, Patient.objects.all(), patient.pk, ward_path="ward", patient_path="pk"
+        )
+    assert _denials() == [("core.Patient", str(patient.pk), patient.pk)]
