@@ -12,18 +12,15 @@ so the catalogue still covers them. ``mark_safe`` only wraps strings built from 
 parts.
 """
 
-from django.utils.formats import localize
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
-from .kinds import LIST_KINDS, _e, lines_html
+from core.html import esc as _e
+from core.html import text as _v
+
+from .kinds import LIST_KINDS, lines_html
 
 _OOB = ' hx-swap-oob="true"'
-
-
-def _v(value):
-    """``{{ value }}``: numbers and dates localized, then escaped (None prints "None")."""
-    return _e(localize(value))
 
 
 def _get(obj, key):

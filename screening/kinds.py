@@ -7,15 +7,14 @@ specific message on its input.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from html import escape as html_escape
 
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
+from core.html import esc as _e
 from screening.engine import mmt8_total
 from screening.engine.bvas import BVAS_NOT_MAJOR, bvas_item_is_major
 from screening.engine.calculators import (
@@ -109,19 +108,6 @@ class Input:
             f'<label class="in {_e(self.size)}" for="{ident}"><span>{_e(self.label)}</span>'
             f"{control}</label>"
         )
-
-
-_HTML_SPECIAL = re.compile("[&<>\"']").search
-
-
-def _e(value):
-    """Django's ``conditional_escape`` without its lazy-argument wrapper (same output)."""
-    if type(value) is str:  # the common case, first: a plain str is never safe markup
-        # Most values (names, ids, numbers) hold nothing to escape: one scan, not five.
-        return html_escape(value) if _HTML_SPECIAL(value) else value
-    if hasattr(value, "__html__"):
-        return value.__html__()
-    return html_escape(str(value))
 
 
 @dataclass

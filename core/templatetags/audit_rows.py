@@ -8,18 +8,14 @@ only the string built from escaped parts.
 
 from django import template
 from django.utils import timezone
-from django.utils.formats import localize
-from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
+
+from core.html import text as _v
 
 from .ward_time import when
 
 register = template.Library()
-
-
-def _v(value):
-    return conditional_escape(localize(value))
 
 
 def _row(e):

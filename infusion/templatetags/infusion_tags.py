@@ -2,7 +2,6 @@
 
 from datetime import datetime
 from decimal import Decimal
-from html import escape as html_escape
 
 from django import template
 from django.template.defaulttags import CsrfTokenNode
@@ -13,6 +12,7 @@ from django.utils.timezone import template_localtime
 from django.utils.translation import get_language, gettext_lazy, override
 from django.utils.translation import gettext as _
 
+from core.html import esc as _e
 from infusion.engine import RULES
 from infusion.planning import DRUG_LABELS, ROUTE_LABELS, UNIT_LABELS
 
@@ -203,13 +203,6 @@ def patient_episodes(patient, user):
 DAY = "%Y-%m-%d"
 MINUTE = "%Y-%m-%d %H:%M"
 PK_MARK = 987654321  # stands for the order's pk in a URL reversed once per card
-
-
-def _e(value):
-    """Django's ``conditional_escape`` without its lazy-argument wrapper (same output)."""
-    if hasattr(value, "__html__"):
-        return value.__html__()
-    return html_escape(str(value))
 
 
 def _when(value, pattern):

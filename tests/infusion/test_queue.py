@@ -75,6 +75,22 @@ def test_the_queue_flags_a_dose_outside_the_range_and_cyclophosphamide_near_the_
     assert 'class="check attention"' in cyc[:140]
 
 
+def _episodes_with_cyclophosphamide(ward, physician, nurse, start_days):
+    """An episode with signed orders for each start day, each patient with a
+    cyclophosphamide order five days after the infusion."""
+    episodes = []
+    for days in start_days:
+        episode = signed_for_new_patient(ward, physician, nurse, days=days)
+        services.cyclophosphamide_order_create(
+            episode=episode,
+            actor=physician,
+            scheduled_at=episode.planned_start + timedelta(days=5),
+            dose_mg=Decimal(400),
+        )
+        episodes.append(episode)
+    return episodes
+
+
 def test_the_number_of_queries_does_not_grow_with_the_rows(
     ward_a, physician, nurse, pharmacist, login
 ):
@@ -83,14 +99,7 @@ def test_the_number_of_queries_does_not_grow_with_the_rows(
     client.get("/infusion/queue/")  # warm caches (content types, permissions)
     with CaptureQueriesContext(connection) as one:
         client.get("/infusion/queue/")
-    for days in range(2, 7):
-        episode = signed_for_new_patient(ward_a, physician, nurse, days=days)
-        services.cyclophosphamide_order_create(
-            episode=episode,
-            actor=physician,
-            scheduled_at=episode.planned_start + timedelta(days=5),
-            dose_mg=Decimal(400),
-        )
+    _episodes_with_cyclophosphamide(ward_a, physician, nurse, range(2, 7))
     with CaptureQueriesContext(connection) as six:
         response = client.get("/infusion/queue/")
     assert response.content.decode().count('class="card queue-item"') == QUEUE_PAGE_SIZE
@@ -100,14 +109,9 @@ def test_the_number_of_queries_does_not_grow_with_the_rows(
 def test_a_queue_page_and_a_card_read_in_two_queries(ward_a, physician, nurse, pharmacist):
     # The page of episodes with its total, then the orders, the patients' cyclophosphamide
     # orders and the signatures together.
-    for days in range(1, QUEUE_PAGE_SIZE + 2):
-        episode = signed_for_new_patient(ward_a, physician, nurse, days=days)
-        services.cyclophosphamide_order_create(
-            episode=episode,
-            actor=physician,
-            scheduled_at=episode.planned_start + timedelta(days=5),
-            dose_mg=Decimal(400),
-        )
+    episode = _episodes_with_cyclophosphamide(
+        ward_a, physician, nurse, range(1, QUEUE_PAGE_SIZE + 2)
+    )[-1]
     assert pharmacist.role  # read once per request with the user, before the queue
     with CaptureQueriesContext(connection) as page:
         items, total, _page = pharmacy_queue(pharmacist, 1)

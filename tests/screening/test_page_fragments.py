@@ -160,6 +160,12 @@ def test_an_unchanged_save_from_an_older_page_keeps_a_newer_save(nurse, labs):
     assert AuditEvent.objects.filter(action="update").count() == 1
 
 
+def _last_update_facts():
+    """The facts paths the newest draft save audited: (old values, new values)."""
+    event = AuditEvent.objects.filter(action="update").order_by("-seq").first()
+    return event.old_values["facts"], event.new_values["facts"]
+
+
 def test_a_changed_save_from_an_older_page_is_compared_with_the_row_as_it_is_now(nurse, labs):
     screening = start(nurse, labs)
     older = Screening.objects.get(pk=screening.pk)
@@ -173,15 +179,10 @@ def test_a_changed_save_from_an_older_page_is_compared_with_the_row_as_it_is_now
     _screening, saved = services.screening_save_draft(actor=nurse, screening=older, facts=changed)
     # Audited against the row as it was when locked, not as the older page read it.
     assert saved
-    event = AuditEvent.objects.filter(action="update").order_by("-seq").first()
-    assert event.old_values["facts"] == {
-        "general.survival_gt_6_months": True,
-        "labs.anc.value": 3.2,
-    }
-    assert event.new_values["facts"] == {
-        "general.survival_gt_6_months": None,
-        "labs.anc.value": 2.5,
-    }
+    assert _last_update_facts() == (
+        {"general.survival_gt_6_months": True, "labs.anc.value": 3.2},
+        {"general.survival_gt_6_months": None, "labs.anc.value": 2.5},
+    )
 
 
 def test_a_save_from_a_page_read_before_another_save_is_audited_against_the_locked_row(nurse, labs):
@@ -203,15 +204,10 @@ def test_a_save_from_a_page_read_before_another_save_is_audited_against_the_lock
     # The version told it apart: the whole row was locked and read again.
     locks = [q["sql"] for q in save if "FOR UPDATE" in q["sql"]]
     assert len(locks) == 2 and '"facts"' in locks[1]
-    event = AuditEvent.objects.filter(action="update").order_by("-seq").first()
-    assert event.old_values["facts"] == {
-        "general.survival_gt_6_months": True,
-        "labs.anc.value": 3.2,
-    }
-    assert event.new_values["facts"] == {
-        "general.survival_gt_6_months": None,
-        "labs.anc.value": 2.5,
-    }
+    assert _last_update_facts() == (
+        {"general.survival_gt_6_months": True, "labs.anc.value": 3.2},
+        {"general.survival_gt_6_months": None, "labs.anc.value": 2.5},
+    )
     assert Screening.objects.get(pk=screening.pk).facts["labs"]["anc"]["value"] == 2.5
 
 
