@@ -31,7 +31,14 @@ def local(value, zone="Asia/Shanghai"):
     return value.astimezone(ZoneInfo(zone))
 
 
-def test_opening_schedules_every_step_with_its_rule_and_recipient(episode):
+def test_opening_schedules_every_step_with_its_rule_and_recipient(weighed_patient, physician):
+    # Two days ahead at 10:00 ward time: the antiplatelet course starts at 08:00 the day
+    # before, which for an infusion only a day ahead is already past (and more than
+    # STALE_AFTER past, so not scheduled) at any hour after 20:00 ward time.
+    start = (timezone.localtime() + timedelta(days=2)).replace(
+        hour=10, minute=0, second=0, microsecond=0
+    )
+    episode = open_episode(weighed_patient, physician, start=start)
     rows = reminders(episode)
     start, end = episode.planned_start, episode.planned_end
     ap = order_of(episode, OrderKind.ANTIPLATELET)
