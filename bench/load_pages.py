@@ -8,6 +8,9 @@ Apps append their own entries below.
 import re
 
 PAGES = []
+# Hooks run once per virtual user, given its signed-in sessions by username, before the
+# clock starts: what a page needs read and parsed up front (links, form fields).
+PREPARE = []
 
 
 # --- infusion ----------------------------------------------------------------------------
@@ -27,6 +30,12 @@ def _order_sheet_pdf(user, rng):
     episode = rng.choice(_episode_ids(user))
     return user.request("GET", f"/infusion/episodes/{episode}/order-sheet.pdf")
 
+
+def _prepare_infusion(sessions):
+    _episode_ids(sessions["dr.li"])
+
+
+PREPARE.append(_prepare_infusion)
 
 PAGES += [
     ("pharmacist queue", "pharm.chen", lambda u, r: u.request("GET", "/infusion/queue/")),
@@ -134,6 +143,14 @@ def _screening_live_evaluation(user, rng):
         shown[pk] = answer
     return status, body, elapsed
 
+
+def _prepare_screening(sessions):
+    user = sessions["dr.li"]
+    for pk in _draft_ids(user):
+        _form_fields(user, pk)
+
+
+PREPARE.append(_prepare_screening)
 
 PAGES += [
     ("screening page", "dr.li", _screening_page),

@@ -87,6 +87,30 @@ def _clean_ip(ip):
         return None
 
 
+_LOCK_AND_LAST = (
+    "SELECT pg_advisory_xact_lock(%s); "
+    "SELECT seq, entry_hash FROM core_auditevent ORDER BY seq DESC LIMIT 1"
+)
+
+
+def _lock_chain_and_read_last():
+    """Take the chain's lock (until the transaction ends), then read the newest event's
+    seq and hash, or None for an empty trail.
+
+    On PostgreSQL both statements go in one round trip (Django's psycopg cursors bind
+    client-side, which allows several statements a call). Under READ COMMITTED each
+    statement takes its own snapshot, so the SELECT, run once the lock is held, sees the
+    event the previous holder committed. SQLite writes one transaction at a time anyway.
+    """
+    if connection.vendor != "postgresql":
+        return AuditEvent.objects.order_by("-seq").values("seq", "entry_hash").first()
+    with connection.cursor() as cursor:
+        cursor.execute(_LOCK_AND_LAST, [_CHAIN_LOCK_KEY])
+        cursor.nextset()
+        row = cursor.fetchone()
+    return {"seq": row[0], "entry_hash": row[1]} if row else None
+
+
 def record(
     action,
     *,
@@ -111,10 +135,7 @@ def record(
     # No savepoint of its own (two round trips on every clinical write): inside the
     # write's transaction, a failed append fails the whole write, as it must.
     with transaction.atomic(savepoint=False):
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK_KEY])
-        last = AuditEvent.objects.order_by("-seq").values("seq", "entry_hash").first()
+        last = _lock_chain_and_read_last()
         event = AuditEvent(
             seq=(last["seq"] + 1) if last else 1,
             at=timezone.now(),

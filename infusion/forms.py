@@ -6,6 +6,7 @@ from decimal import Decimal
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from core.forms import DateTimeInput
 from core.models import Role, User
@@ -376,7 +377,7 @@ class PasswordForm(forms.Form):
 
 
 class ReasonForm(forms.Form):
-    reason = forms.CharField(label=_("Reason"), max_length=2000)
+    reason = forms.CharField(label=pgettext_lazy("order action", "Reason"), max_length=2000)
 
 
 class OrderEditForm(forms.Form):

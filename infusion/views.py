@@ -269,8 +269,6 @@ def episode_detail(request, pk):
         "can_change": user.has_perm("infusion.change_episode")
         and episode.status == EpisodeStatus.PLANNED,
         "has_drafts": any(o.status == OrderStatus.DRAFT for o in orders),
-        "password_form": PasswordForm(),
-        "reason_form": ReasonForm(),
     }
     return render(request, "infusion/episode_detail.html", context)
 

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.timezone import template_localtime
-from django.utils.translation import get_language, gettext_lazy, override
+from django.utils.translation import get_language, gettext_lazy, override, pgettext
 from django.utils.translation import gettext as _
 
 from core.html import esc as _e
@@ -316,7 +316,9 @@ def _verify_forms(context):
     password = _e(_("Password"))
     signature = _e(_("Your password (signature)"))
     verify = _e(_("Verify"))
-    reason = _e(_("Reason"))
+    # "Reason" alone is also the audit trail's column (原因 in the shell's catalogue, which
+    # wins); here it is the reason for an order action (理由).
+    reason = _e(pgettext("order action", "Reason"))
     reject_reason = _e(_("Reason for rejecting"))
     reject = _e(_("Reject"))
     own = _e(_("You prescribed this order; another pharmacist must verify it."))

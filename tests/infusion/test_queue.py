@@ -388,7 +388,7 @@ def test_the_queue_reads_in_chinese(signed_episode, pharmacist, login):
         "已签署,待审核",
         "开具医师 <strong>",
         'placeholder="密码" aria-label="您的密码(签名)"',
-        'placeholder="原因" aria-label="拒绝理由"',
+        'placeholder="理由" aria-label="拒绝理由"',
         ">审核</button>",
         ">拒绝</button>",
     ):

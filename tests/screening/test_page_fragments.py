@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.http import Http404
 from django.test.utils import CaptureQueriesContext
 
 from core.models import AuditEvent
@@ -130,11 +131,13 @@ def test_the_page_and_the_re_evaluation_cost_the_same_queries_every_time(login, 
     # in one query (is it outdated?). A first version's version list needs no query.
     assert len(counts["yes"][0]) == len(counts["no"][0]) == 5
     # A change: session, user, permissions, the screening, the reference ranges; the row
-    # locked (its version only) and written; the audit chain locked, its last entry read,
-    # appended.
-    assert len(counts["yes"][1]) == 10
+    # locked (its version only) and written; the audit chain locked and its last entry
+    # read (one round trip), appended.
+    assert len(counts["yes"][1]) == 9
     (lock,) = [sql for sql in counts["yes"][1] if "FOR UPDATE" in sql]
-    assert "row_version" in lock and '"facts"' not in lock
+    assert "xmin" in lock and '"facts"' not in lock
+    (chain,) = [sql for sql in counts["yes"][1] if "pg_advisory_xact_lock" in sql]
+    assert "core_auditevent" in chain
     # Nothing changed: the same reads; the row is neither locked nor written.
     assert len(counts["no"][1]) == 5
     assert not any("FOR UPDATE" in sql or "INSERT" in sql for sql in counts["no"][1])
@@ -250,3 +253,37 @@ def test_a_value_not_accepted_is_named_the_same_on_the_page_and_when_re_evaluate
     status = status_of(fragments, "fld-labs-anc")
     assert '<p class="error" role="alert">' in status and ": " in status
     assert status == status_of(page, "fld-labs-anc")
+
+
+def test_the_screening_read_on_the_ward_is_the_orm_read_in_one_query(
+    nurse, labs, django_assert_num_queries
+):
+    screening = start(nurse, labs)
+    orm = selectors.with_row_version(
+        Screening.objects.select_related("patient", "patient__ward")
+    ).get(pk=screening.pk)
+    with django_assert_num_queries(1):
+        read = selectors.get_screening_for_user(nurse, screening.pk)
+        ward_name = read.patient.ward.name  # already there, as select_related would have it
+    assert ward_name == orm.patient.ward.name
+    for mine, theirs in (
+        (read, orm),
+        (read.patient, orm.patient),
+        (read.patient.ward, orm.patient.ward),
+    ):
+        for field in type(theirs)._meta.concrete_fields:
+            assert getattr(mine, field.attname) == getattr(theirs, field.attname), field.name
+            assert type(getattr(mine, field.attname)) is type(getattr(theirs, field.attname)), (
+                field.name
+            )
+        assert (mine._state.adding, mine._state.db) == (False, "default")
+    assert read.evaluation and read.facts["labs"]  # JSON columns decoded, not text
+    assert read.row_version == orm.row_version
+
+
+def test_a_screening_of_another_ward_is_still_refused_and_audited(nurse, labs, nurse_b):
+    screening = start(nurse, labs)
+    with pytest.raises(Http404):
+        selectors.get_screening_for_user(nurse_b, screening.pk)
+    denied = AuditEvent.objects.filter(action="access_denied").order_by("-seq").first()
+    assert denied.object_id == str(screening.pk) and denied.patient_id == screening.patient_id
