@@ -257,6 +257,9 @@ def main():
     args = ap.parse_args()
     if not args.skip_build:
         build_db()
+    # Fresh planner statistics, as autovacuum keeps them in production (this machine's
+    # PostgreSQL runs with autovacuum off, so a new database would never be analysed).
+    subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", "ANALYZE", DB], check=True)
     server = subprocess.Popen(
         [
             str(ROOT / ".venv/bin/gunicorn"),
