@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 from functools import cache
+from types import SimpleNamespace
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, Window
 from django.db.models.fields.json import KT
@@ -12,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core import compiled
 from core.access import get_for_user, scoped_for_user
 from infusion.engine import end_status
 
@@ -144,23 +146,31 @@ def pharmacy_queue(user, page=1):
     orders, the patients' cyclophosphamide orders and their signatures (`_with_orders`);
     the checks read only the plan values the episode keeps as columns.
     """
-    episodes = _queue_episodes(user).annotate(queue_total=Window(Count("pk")))
     page = max(page, 1)
-    rows = _with_orders(_page(episodes, page))
+    rows = _with_orders(_queue_page(user, page))
     if not rows and page > 1:  # past the last page (the queue got shorter): the last one
-        page = queue_pages(episodes.count())
-        rows = _with_orders(_page(episodes, page))
+        page = queue_pages(_queue_episodes(user).count())
+        rows = _with_orders(_queue_page(user, page))
     total = rows[0].queue_total if rows else 0
     return [_queue_item(ep) for ep in rows], total, page
 
 
+def _queue_page(user, page):
+    """A page of the queue's episodes, each with ``queue_total`` (its SQL compiled once
+    per connection: see ``core.compiled``; the ward is its one changing value)."""
+    start = (page - 1) * QUEUE_PAGE_SIZE
+    values = {"ward": user.ward_id} if user.ward_id is not None else {}
+
+    def build(ward=None):
+        scope = SimpleNamespace(role=user.role, ward_id=ward)  # what scoped_for_user reads
+        episodes = scoped_for_user(scope, _queue_episodes_shape().all(), ward_path="patient__ward")
+        return episodes.annotate(queue_total=Window(Count("pk")))[start : start + QUEUE_PAGE_SIZE]
+
+    return compiled.rows(("queue-page", user.role, start), build, **values)
+
+
 def queue_pages(total):
     return max(1, -(-total // QUEUE_PAGE_SIZE))
-
-
-def _page(episodes, page):
-    start = (page - 1) * QUEUE_PAGE_SIZE
-    return episodes[start : start + QUEUE_PAGE_SIZE]
 
 
 def pharmacy_queue_item(user, episode_id):
@@ -264,18 +274,24 @@ def _with_orders(episodes):
     by_pk = {ep.pk: ep for ep in episodes}
     patient_ids = {ep.patient_id for ep in episodes}
     n_order = len(QUEUE_ORDER_FIELDS)
-    values = _queue_orders_shape().filter(
-        Q(episode_id__in=by_pk) | Q(patient_id__in=patient_ids, kind=OrderKind.CYCLOPHOSPHAMIDE)
+    values = compiled.rows(
+        "queue-orders",
+        lambda episodes, patients: _queue_orders_shape().filter(
+            Q(episode_id__in=episodes) | Q(patient_id__in=patients, kind=OrderKind.CYCLOPHOSPHAMIDE)
+        ),
+        episodes=list(by_pk),
+        patients=sorted(patient_ids),
     )
+    db = Order.objects.db
     orders = []
     signatures = {}
     order = None
     for row in values:
         if order is None or order.pk != row[0]:
-            order = Order.from_db(values.db, QUEUE_ORDER_FIELDS, row[:n_order])
+            order = Order.from_db(db, QUEUE_ORDER_FIELDS, row[:n_order])
             orders.append(order)
         if row[n_order] is not None and order.episode_id in by_pk:
-            signature = Signature.from_db(values.db, QUEUE_SIGNATURE_FIELDS, row[n_order:])
+            signature = Signature.from_db(db, QUEUE_SIGNATURE_FIELDS, row[n_order:])
             signatures.setdefault(order.pk, []).append(signature)
     cyc_by_patient = {pk: [] for pk in patient_ids}
     for ep in episodes:
