@@ -43,7 +43,7 @@ def get_for_user(user, queryset, pk, *, ward_path, patient_path):
         pass
     found = (
         list(model._default_manager.filter(pk=pk).values_list(patient_path, flat=True)[:1])
-        if str(pk).isdigit()
+        if str(pk).isascii() and str(pk).isdigit()
         else []
     )
     if found:

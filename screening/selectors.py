@@ -9,6 +9,7 @@ from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from core import compiled
 from core.access import get_for_user, scoped_for_user
 from core.models import LabResult, Measurement, Role
 from screening.engine import render, render_reason
@@ -47,7 +48,7 @@ def get_screening_for_user(user, pk):
     """The screening if the user's ward holds it (administrators: any); else 404, audited.
 
     The page and every live re-evaluation read it: on the user's own ward, through SQL
-    written once (``_on_ward``); anything else (another ward, no such row, an
+    compiled once (``_on_ward``); anything else (another ward, no such row, an
     administrator) through the one access check, which answers and audits it."""
     screening = _on_ward(user, pk)
     if screening is not None:
@@ -57,64 +58,23 @@ def get_screening_for_user(user, pk):
 
 
 def _on_ward(user, pk):
-    """The screening ``pk`` with its patient and ward, as
-    ``with_row_version(select_related("patient", "patient__ward"))`` reads it, if the
-    user's ward holds it; else None. Building and compiling that queryset cost the ORM
-    more than PostgreSQL spends running it, so the SQL is built once per process and each
-    value goes through the converters the ORM would apply (JSON, SQLite datetimes...)."""
-    if user.role in (None, Role.ADMIN) or user.ward_id is None or not str(pk).isdigit():
+    """The screening ``pk`` with its patient, ward and row version if the user's ward
+    holds it; else None. Its SQL is compiled once per connection (``core.compiled``):
+    building it cost the ORM more than PostgreSQL spends running it."""
+    pk = str(pk)
+    if user.role in (None, Role.ADMIN) or user.ward_id is None:
         return None
-    built = getattr(connection, "_screening_on_ward", None)
-    if built is None:  # once per connection wrapper (one per thread): its converters
-        built = connection._screening_on_ward = _on_ward_sql(connection)
-    sql, parts = built
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [int(pk), user.ward_id])
-        row = cursor.fetchone()
-    if row is None:
+    if not (pk.isascii() and pk.isdigit()) or int(pk) >= 2**63:  # the ORM answers those
         return None
-    objects = []
-    start = 0
-    for model, attnames, converters in parts:
-        values = list(row[start : start + len(attnames)])
-        start += len(attnames)
-        for i, col, convs in converters:
-            for convert in convs:
-                values[i] = convert(values[i], col, connection)
-        objects.append(model.from_db(connection.alias, attnames, values))
-    screening, patient, ward = objects
-    Screening._meta.get_field("patient").set_cached_value(screening, patient)
-    patient._meta.get_field("ward").set_cached_value(patient, ward)
-    if start < len(row):
-        screening.row_version = row[start]
-    return screening
-
-
-def _on_ward_sql(connection):
-    """(SQL, [(model, attnames, [(index, column, converters)])]) for ``_on_ward``."""
-    from core.models import Patient, Ward
-
-    quote = connection.ops.quote_name
-    select, parts = [], []
-    for model, alias in ((Screening, "s"), (Patient, "p"), (Ward, "w")):
-        fields = model._meta.concrete_fields
-        converters = []
-        for i, field in enumerate(fields):
-            col = field.get_col(alias)
-            convs = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
-            if convs:
-                converters.append((i, col, convs))
-        select += [f"{alias}.{quote(f.column)}" for f in fields]
-        parts.append((model, tuple(f.attname for f in fields), converters))
-    if connection.vendor == "postgresql":
-        select.append("s.xmin::text")  # the row version (see with_row_version)
-    sql = (
-        f"SELECT {', '.join(select)} FROM {quote(Screening._meta.db_table)} s "  # noqa: S608 (no input: names from the models)
-        f"INNER JOIN {quote(Patient._meta.db_table)} p ON p.{quote('id')} = s.{quote('patient_id')} "
-        f"INNER JOIN {quote(Ward._meta.db_table)} w ON w.{quote('id')} = p.{quote('ward_id')} "
-        f"WHERE s.{quote('id')} = %s AND p.{quote('ward_id')} = %s"
+    found = compiled.rows(
+        "screening-on-ward",
+        lambda pk, ward: with_row_version(
+            Screening.objects.select_related("patient", "patient__ward")
+        ).filter(pk=pk, patient__ward_id=ward),
+        pk=int(pk),
+        ward=user.ward_id,
     )
-    return sql, parts
+    return found[0] if found else None
 
 
 def patient_screenings(patient):

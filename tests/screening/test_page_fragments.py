@@ -287,3 +287,10 @@ def test_a_screening_of_another_ward_is_still_refused_and_audited(nurse, labs, n
         selectors.get_screening_for_user(nurse_b, screening.pk)
     denied = AuditEvent.objects.filter(action="access_denied").order_by("-seq").first()
     assert denied.object_id == str(screening.pk) and denied.patient_id == screening.patient_id
+
+
+@pytest.mark.parametrize("pk", ["²", "١٢", str(10**30), "-1", "0"])
+def test_an_id_that_names_no_screening_is_a_404(nurse, labs, pk):
+    start(nurse, labs)
+    with pytest.raises(Http404):
+        selectors.get_screening_for_user(nurse, pk)
