@@ -98,7 +98,8 @@ def _lock_chain_and_read_last():
     seq and hash, or None for an empty trail.
 
     On PostgreSQL both statements go in one round trip (Django's psycopg cursors bind
-    client-side, which allows several statements a call). Under READ COMMITTED each
+    client-side, which allows several statements a call; config/settings.py leaves the
+    ``server_side_binding`` option off). Under READ COMMITTED each
     statement takes its own snapshot, so the SELECT, run once the lock is held, sees the
     event the previous holder committed. SQLite writes one transaction at a time anyway.
     """
