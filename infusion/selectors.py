@@ -18,6 +18,7 @@ from core.access import get_for_user, scoped_for_user
 from infusion.engine import end_status
 
 from .models import (
+    CONTENT_FIELDS,
     AdverseReaction,
     Episode,
     EpisodeStatus,
@@ -163,8 +164,8 @@ def _queue_page(user, page):
 
     def build(ward=None):
         scope = SimpleNamespace(role=user.role, ward_id=ward)  # what scoped_for_user reads
-        episodes = scoped_for_user(scope, _queue_episodes_shape().all(), ward_path="patient__ward")
-        return episodes.annotate(queue_total=Window(Count("pk")))[start : start + QUEUE_PAGE_SIZE]
+        episodes = _queue_episodes(scope).annotate(queue_total=Window(Count("pk")))
+        return episodes[start : start + QUEUE_PAGE_SIZE]
 
     return compiled.rows(("queue-page", user.role, start), build, **values)
 
@@ -217,29 +218,14 @@ def _queue_episodes_shape():
     )
 
 
-# What a queue card reads of an order: not the rate plan, instructions and note (JSON and
-# text it never shows), nor the audit columns. In the model's column order (``from_db``).
+# What a queue card reads of an order: what was prescribed (the signed content) but the
+# rate plan, instructions and note (JSON and text it never shows), with the order's ids,
+# status and hold override; not the audit columns. In the model's column order (``from_db``).
 QUEUE_ORDER_FIELDS = tuple(
     f.attname
     for f in Order._meta.concrete_fields
-    if f.attname
-    in {
-        "id",
-        "episode_id",
-        "patient_id",
-        "kind",
-        "status",
-        "drug",
-        "dose",
-        "dose_unit",
-        "route",
-        "scheduled_at",
-        "first_day",
-        "last_day",
-        "volume_ml",
-        "rule_ids",
-        "hold_override_reason",
-    }
+    if f.attname in {"id", "episode_id", "patient_id", "status", "hold_override_reason"}
+    or (f.name in CONTENT_FIELDS and f.name not in {"rate_plan", "instructions", "note"})
 )
 # What an order row shows of a signature, read with its order (a LEFT JOIN).
 QUEUE_SIGNATURE_FIELDS = tuple(

@@ -188,14 +188,17 @@ def _evaluated(screening, facts, invalid_inputs, form_errors):
     return after
 
 
-def _unchanged(before, after):
-    """Nothing to write: the same facts (meta too) and the same inputs not accepted."""
-    old, _new = changed_paths(before["facts"], after["facts"])
-    return (
+def _changes(before, after):
+    """(old, new, unchanged): the changed facts paths with their old and new values, and
+    whether there is nothing to write (the same facts, meta too, and the same inputs not
+    accepted)."""
+    old, new = changed_paths(before["facts"], after["facts"])
+    unchanged = (
         not old
         and (before["facts"].get("meta") or {}) == (after["facts"].get("meta") or {})
         and before["invalid_inputs"] == after["invalid_inputs"]
     )
+    return old, new, unchanged
 
 
 # --- Actions ---------------------------------------------------------------------------------
@@ -247,10 +250,11 @@ def screening_save_draft(
     # every field on each change, a value is typed back): those are answered from that
     # row, without the row lock and its transaction.
     read = _draft_state(screening)
-    evaluated = None
+    evaluated = changes = None
     if screening.status == Status.DRAFT and facts.get("indication") == screening.indication:
         evaluated = _evaluated(screening, facts, invalid_inputs, form_errors)
-        if _unchanged(read, evaluated):
+        changes = _changes(read, evaluated)
+        if changes[2]:
             return screening, False
     with transaction.atomic():
         if evaluated is not None and _lock_if_unchanged(screening):
@@ -268,9 +272,10 @@ def screening_save_draft(
             if evaluated is None or state != read:
                 # Saved by someone else since it was read: evaluate against the row as it is.
                 evaluated = _evaluated(screening, facts, invalid_inputs, form_errors)
-            if _unchanged(state, evaluated):
+                changes = _changes(state, evaluated)
+            if changes[2]:
                 return screening, False  # the row as it was locked (without reading it again)
-        old, new = changed_paths(state["facts"], evaluated["facts"])
+        old, new, _unchanged = changes
         before = audit.snapshot(screening, AUDITED_FIELDS)
         for name, value in evaluated.items():
             setattr(screening, name, value)
