@@ -295,6 +295,18 @@ if COLD_CHAIN_WARN_HOURS > COLD_CHAIN_HARD_LIMIT_HOURS:
 BLEEDING_PLATELET_THRESHOLD = env_int("BLEEDING_PLATELET_THRESHOLD", 50, minimum=1, maximum=500)
 PHARMACY_VERIFY_REMINDER_MINUTES = env_int("PHARMACY_VERIFY_REMINDER_MINUTES", 30, minimum=1)
 REMINDER_ESCALATE_MINUTES = env_int("REMINDER_ESCALATE_MINUTES", 15, minimum=1)
+# B-SITE-1: the ethics committee's approval of MSC therapy at this site, printed on the
+# order sheet and the consent record.
+ETHICS_APPROVAL_NUMBER = env_str("ETHICS_APPROVAL_NUMBER", "" if PRODUCTION else "DEMO-EC-2026-001")
+# C-CYC-2: a cyclophosphamide hold override authorises its scheduled time; a dose recorded
+# more than this many minutes earlier is refused.
+CYC_OVERRIDE_TOLERANCE_MINUTES = env_int(
+    "CYC_OVERRIDE_TOLERANCE_MINUTES", 60, minimum=0, maximum=240
+)
+# Scanned consent forms (B-CONSENT-1): private files, served only through an access check.
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
+MEDIA_URL = "/media-not-served/"  # never served directly; see infusion.views.consent_scan
+CONSENT_SCAN_MAX_BYTES = env_int("CONSENT_SCAN_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
 
 # --- Logging: errors to the console, never to the page ------------------------------------
 LOGGING = {

@@ -100,6 +100,14 @@ class Episode(Model):
     )
     cancel_reason = models.TextField(_("reason for cancelling"), blank=True)
 
+    # Follow-up (B-REP-1, B-FU-1): the response to this infusion and a later relapse, as
+    # documented by a physician; a repeat infusion reads them from the latest infused
+    # episode. None = not documented yet.
+    response = models.BooleanField(_("responded to the infusion"), null=True, blank=True)
+    response_date = models.DateField(_("response documented on"), null=True, blank=True)
+    relapse = models.BooleanField(_("relapsed after the response"), null=True, blank=True)
+    relapse_date = models.DateField(_("relapse on"), null=True, blank=True)
+
     objects = AuditedManager()
 
     class Meta:
@@ -439,3 +447,82 @@ class SeriousAdverseEventReport(Model):
 
     def __str__(self):
         return f"SAE report {self.pk} (reaction {self.reaction_id})"
+
+
+class Consenter(models.TextChoices):
+    PATIENT = "patient", _("The patient")
+    RELATIVE = "relative", _("A relative (legal representative)")
+
+
+class Consent(Model):
+    """B-CONSENT-1: informed consent to this MSC episode, on the ethics-approved form.
+
+    Recorded before any order of the episode can be signed; corrected (audited, with a
+    reason) but never deleted.
+    """
+
+    episode = models.OneToOneField(Episode, on_delete=models.PROTECT, related_name="consent")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="msc_consents")
+    consenter = models.CharField(_("who consented"), max_length=10, choices=Consenter.choices)
+    consenter_name = models.CharField(_("name of the person who consented"), max_length=150)
+    relationship = models.CharField(_("relationship to the patient"), max_length=60, blank=True)
+    consented_on = models.DateField(_("consent date"))
+    form_version = models.CharField(_("consent form version (ethics-approved)"), max_length=60)
+    taken_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("physician who took the consent"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    scan = models.FileField(_("scanned consent form"), upload_to="consent/%Y/%m/", blank=True)
+    scan_sha256 = models.CharField(max_length=64, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(_("recorded at"))
+
+    objects = AuditedManager()
+
+    class Meta:
+        verbose_name = _("MSC informed consent")
+
+    def __str__(self):
+        return f"consent for episode {self.episode_id} ({self.consented_on})"
+
+
+class CheckOverride(Model):
+    """C-VERIFY-1 / C-OVR-1: a failing check allowed to proceed, with a written reason and
+    a second physician's password signature (not the prescriber).
+
+    An override covers the check's values as they were (``values`` and its hash): when
+    the values change (a new dose, a new certificate), it no longer applies. Voided, never
+    deleted.
+    """
+
+    episode = models.ForeignKey(Episode, on_delete=models.PROTECT, related_name="overrides")
+    check_key = models.CharField(_("check"), max_length=30)
+    rule_ids = models.JSONField(_("rules"), default=list)
+    values = models.JSONField(_("values overridden"), default=dict)
+    values_hash = models.CharField(max_length=64)
+    reason = models.TextField(_("reason"), max_length=2000)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    requested_by_name = models.CharField(_("requested by"), max_length=150)
+    second_signer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    second_signer_name = models.CharField(_("second physician"), max_length=150)
+    signed_at = models.DateTimeField(_("signed at"))
+    voided_at = models.DateTimeField(_("voided at"), null=True, blank=True)
+    void_reason = models.TextField(_("why voided"), blank=True)
+
+    objects = AuditedManager()
+
+    class Meta:
+        ordering = ["signed_at", "pk"]
+        verbose_name = _("check override")
+        indexes = [models.Index(fields=["episode", "check_key"])]
+
+    def __str__(self):
+        return f"override of {self.check_key} on episode {self.episode_id}"

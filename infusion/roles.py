@@ -15,6 +15,8 @@ READ = [
     "infusion.view_vitalsigns",
     "infusion.view_adversereaction",
     "infusion.view_seriousadverseeventreport",
+    "infusion.view_consent",
+    "infusion.view_checkoverride",
 ]
 REPORT = ["infusion.add_adversereaction", "infusion.add_seriousadverseeventreport"]
 
@@ -27,6 +29,9 @@ PERMISSIONS = {
         "infusion.add_order",
         "infusion.sign_order",
         "infusion.override_cyclophosphamide_hold",
+        "infusion.add_consent",
+        "infusion.change_consent",
+        "infusion.add_checkoverride",
     ],
     "nurse": [
         *READ,
