@@ -17,11 +17,15 @@ from . import notifications, services
 from .models import Episode, OrderKind, OrderStatus
 
 WARD_A = "rheum-a"
+CONSENT_FORM_VERSION = "MSC-SLE-ICF v3.0"  # the demo's ethics-approved consent form
 
 
 def certificate_data(**overrides):
-    """A certificate of analysis that passes every B-QC item (the form's field names)."""
+    """A certificate of analysis that passes every B-QC item, issued by a third-party
+    testing laboratory as a quality re-test (B-SITE-1) (the form's field names)."""
     data = {
+        "coa_issuer": "Provincial Center for Drug Inspection (cell therapy laboratory)",
+        "coa_third_party_retest": True,
         "coa_adherent_growth": True,
         "coa_adipogenic": True,
         "coa_osteogenic": True,
@@ -104,10 +108,32 @@ def _local_today_at(days, hour, minute=0):
     return timezone.make_aware(datetime.combine(day, time(hour, minute)))
 
 
+def record_consent(episode, physician, **overrides):
+    """B-CONSENT-1: the patient's own informed consent to the episode, taken by
+    `physician` today on the ward's current form, as a physician records it."""
+    values = {
+        "consenter": "patient",
+        "consenter_name": "",
+        "relationship": "",
+        "consented_on": timezone.localdate(),
+        "form_version": CONSENT_FORM_VERSION,
+        "taken_by": physician,
+    }
+    values.update(overrides)
+    return services.consent_record(episode=episode, actor=physician, **values)
+
+
 def _dose_for(patient):
+    """1.5 × 10⁶/kg (B-DOSE-1) and a product certified for it: labelled with the dose,
+    101.5 % measured (B-QC-4; never less than the dose, C-DOSE-1)."""
     weight = patient.measurements.filter(kind="weight_kg").order_by("-measured_at").first()
     kg = weight.value if weight else Decimal(60)
-    return int(kg * Decimal("1.5") * 1_000_000)  # 1.5 × 10⁶/kg (B-DOSE-1)
+    cells = int(kg * Decimal("1.5") * 1_000_000)
+    return {
+        "dose_cells": cells,
+        "coa_cell_count_labelled": cells,
+        "coa_cell_count_measured": cells * 1015 // 1000,
+    }
 
 
 def seed_demo(stdout):
@@ -125,9 +151,10 @@ def seed_demo(stdout):
     ep1 = services.episode_open(
         patient=patients[0],
         actor=dr_li,
-        data=episode_data(start, dose_cells=_dose_for(patients[0])),
+        data=episode_data(start, **_dose_for(patients[0])),
         acknowledged=True,
     )
+    record_consent(ep1, dr_li)
     services.orders_sign_all(episode=ep1, actor=dr_li, password=_password("dr.li"))
 
     # 2. Infused yesterday: the 48 h cyclophosphamide hold is running.
@@ -135,9 +162,10 @@ def seed_demo(stdout):
     ep2 = services.episode_open(
         patient=patients[1],
         actor=dr_zhao,
-        data=episode_data(start, dose_cells=_dose_for(patients[1])),
+        data=episode_data(start, **_dose_for(patients[1])),
         acknowledged=True,
     )
+    record_consent(ep2, dr_zhao, consented_on=timezone.localdate() - timedelta(days=3))
     services.orders_sign_all(episode=ep2, actor=dr_zhao, password=_password("dr.zhao"))
     for order in ep2.orders.filter(status=OrderStatus.SIGNED):
         services.order_verify(order=order, actor=pharm, password=_password("pharm.chen"))
@@ -199,9 +227,16 @@ def seed_demo(stdout):
         data=episode_data(
             start,
             preparation_time=now - timedelta(minutes=30),
-            dose_cells=_dose_for(patients[2]),
+            **_dose_for(patients[2]),
         ),
         acknowledged=True,
+    )
+    record_consent(
+        ep3,
+        dr_li,
+        consenter="relative",
+        consenter_name="Demo relative",
+        relationship="spouse",
     )
     services.orders_sign_all(episode=ep3, actor=dr_li, password=_password("dr.li"))
     for order in ep3.orders.filter(status=OrderStatus.SIGNED):
@@ -236,11 +271,12 @@ def bench_seed(episodes):
         episode = services.episode_open(
             patient=patient,
             actor=dr_li,
-            data=episode_data(start, dose_cells=_dose_for(patient)),
+            data=episode_data(start, **_dose_for(patient)),
             acknowledged=True,
         )
         roll = rng.random()
         if roll < 0.75:
+            record_consent(episode, dr_li)
             services.orders_sign_all(episode=episode, actor=dr_li, password=password)
         if roll < 0.25:
             for order in episode.orders.filter(status=OrderStatus.SIGNED):

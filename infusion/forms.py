@@ -5,14 +5,15 @@ from decimal import Decimal
 
 from django import forms
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from core.forms import DateTimeInput
+from core.forms import DateInput, DateTimeInput
 from core.models import Role, User
 
 from .inputs import DIFFERENTIATION, FIELD_PATHS, INVOLVEMENT, MARKERS, marker_field
-from .models import ReactionType, Severity
+from .models import Consent, Consenter, ReactionType, Severity
 from .protocol import VITAL_FIELDS, vital_ranges
 
 E6 = Decimal(1_000_000)
@@ -137,6 +138,16 @@ class EpisodeForm(forms.Form):
         max_value=1000,
         places=2,
     )
+    coa_issuer = forms.CharField(
+        label=_("Certificate issued by"),
+        required=False,
+        max_length=200,
+        help_text=_("B-SITE-1: the laboratory that issued the certificate of analysis."),
+    )
+    coa_third_party_retest = _nullbool(
+        _("Third-party quality re-test"),
+        _("B-SITE-1: the product is re-tested by a third party, not only by its maker."),
+    )
     coa_adherent_growth = _nullbool(_("Plastic-adherent growth"), "B-QC-1")
     coa_purity_pct = _decimal(
         _("Purity (%)"), min_value=0, max_value=100, places=3, help_text="B-QC-4 ≥ 92%"
@@ -207,6 +218,8 @@ class EpisodeForm(forms.Form):
                 "product_lot",
                 "preparation_time",
                 "suspension_volume_ml",
+                "coa_issuer",
+                "coa_third_party_retest",
                 "coa_adherent_growth",
                 *(f"coa_{d}" for d in DIFFERENTIATION),
                 *(marker_field(m) for m in MARKERS),
@@ -362,11 +375,25 @@ class ConfirmForm(forms.Form):
         label=_("I have read the warnings and cautions above"), required=False
     )
     reason = forms.CharField(label=_("Reason for the change"), required=False, max_length=2000)
+    # C-OVR-1: a candidacy that is not recommended or incomplete, or a repeat infusion that
+    # is not eligible, proceeds with the reason above and a second physician's signature.
+    second_physician = forms.ModelChoiceField(
+        label=_("Second physician (co-signs the override)"),
+        queryset=User.objects.none(),
+        required=False,
+    )
+    second_password = forms.CharField(
+        label=_("Second physician's password"),
+        required=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
+    )
 
-    def __init__(self, *args, editing=False, **kwargs):
+    def __init__(self, *args, editing=False, actor=None, **kwargs):
         super().__init__(*args, **kwargs)
         if not editing:
             del self.fields["reason"]
+        if actor is not None:
+            second_physician_choices(self.fields["second_physician"], actor)
 
 
 class PasswordForm(forms.Form):
@@ -440,14 +467,41 @@ class CyclophosphamideForm(forms.Form):
 
     def __init__(self, *args, actor, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["second_physician"].queryset = (
-            User.objects.filter(ward_id=actor.ward_id, is_active=True, groups__name=Role.PHYSICIAN)
-            .exclude(pk=actor.pk)
-            .order_by("last_name", "username")
-        )
-        self.fields["second_physician"].label_from_instance = lambda u: (
-            u.get_full_name() or u.username
-        )
+        second_physician_choices(self.fields["second_physician"], actor)
+
+
+def second_physician_choices(field, actor):
+    """The physicians of the actor's ward but the actor, by name (the co-signer of an
+    override: B-CYC-1, C-OVR-1, C-VERIFY-1; the service checks again)."""
+    field.queryset = (
+        User.objects.filter(ward_id=actor.ward_id, is_active=True, groups__name=Role.PHYSICIAN)
+        .exclude(pk=actor.pk)
+        .order_by("last_name", "username")
+    )
+    field.label_from_instance = lambda u: u.get_full_name() or u.username
+
+
+class CheckOverrideForm(forms.Form):
+    """C-VERIFY-1: a failing check proceeds with a reason and a second physician's
+    signature."""
+
+    check_key = forms.CharField(widget=forms.HiddenInput, max_length=30)
+    reason = forms.CharField(
+        label=_("Reason for the override"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    second_physician = forms.ModelChoiceField(
+        label=_("Second physician (not the prescriber)"), queryset=User.objects.none()
+    )
+    second_password = forms.CharField(
+        label=_("Second physician's password"),
+        widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
+    )
+
+    def __init__(self, *args, actor, **kwargs):
+        super().__init__(*args, **kwargs)
+        second_physician_choices(self.fields["second_physician"], actor)
 
 
 class ChartTimeForm(forms.Form):
@@ -540,6 +594,127 @@ class SaeForm(forms.Form):
     )
 
 
+def _yes_no(value):
+    return {"true": True, "false": False}.get(value)
+
+
+class FollowUpForm(forms.Form):
+    """B-REP-1: the response to this infusion and a relapse after it (the service checks
+    the dates against the infusion day, today and each other)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "follow_up_%s")
+        super().__init__(*args, **kwargs)
+
+    response = forms.TypedChoiceField(
+        label=_("Response to this infusion"),
+        choices=[("", _("Choose")), ("true", _("Responded")), ("false", _("No response"))],
+        coerce=_yes_no,
+        empty_value=None,
+    )
+    response_date = forms.DateField(label=_("Response assessed on"), widget=DateInput())
+    relapse = forms.TypedChoiceField(
+        label=_("Relapse after the response"),
+        choices=[
+            ("", _("Not documented yet")),
+            ("false", _("No relapse")),
+            ("true", _("Relapsed")),
+        ],
+        coerce=_yes_no,
+        empty_value=None,
+        required=False,
+        help_text=_("B-REP-1 (R10, 2B): a repeat infusion is for a relapse after a response."),
+    )
+    relapse_date = forms.DateField(label=_("Relapse on"), widget=DateInput(), required=False)
+    reason = forms.CharField(
+        label=_("Reason for the change"),
+        required=False,
+        max_length=2000,
+        help_text=_("Required when changing values already documented."),
+    )
+
+    @classmethod
+    def initial_for(cls, episode):
+        def choice(value):
+            return "" if value is None else ("true" if value else "false")
+
+        return {
+            "response": choice(episode.response),
+            "response_date": episode.response_date,
+            "relapse": choice(episode.relapse),
+            "relapse_date": episode.relapse_date,
+        }
+
+
 class AdministerForm(ChartTimeForm):
     id_prefix = "give"
     note = forms.CharField(label=_("Note"), required=False, max_length=2000)
+
+
+def _consent_label(name):
+    """The consent model's own (translated) field name, as a form label."""
+    return capfirst(Consent._meta.get_field(name).verbose_name)
+
+
+class ConsentForm(forms.Form):
+    """B-CONSENT-1: the informed consent record (a correction also needs a reason). The
+    service checks the date against today and the birth date, the physician and the scan."""
+
+    consenter = forms.ChoiceField(
+        label=_consent_label("consenter"),
+        choices=Consenter.choices,
+        initial=Consenter.PATIENT,
+        widget=forms.RadioSelect,
+    )
+    consenter_name = forms.CharField(
+        label=_consent_label("consenter_name"),
+        required=False,
+        max_length=150,
+        help_text=_("Leave empty when the patient consented: the patient's name is used."),
+    )
+    relationship = forms.CharField(
+        label=_consent_label("relationship"),
+        required=False,
+        max_length=60,
+        help_text=_("For a relative (legal representative), e.g. spouse or parent."),
+    )
+    consented_on = forms.DateField(label=_consent_label("consented_on"), widget=DateInput())
+    form_version = forms.CharField(label=_consent_label("form_version"), max_length=60)
+    taken_by = forms.ModelChoiceField(
+        label=_consent_label("taken_by"), queryset=User.objects.none()
+    )
+    scan = forms.FileField(
+        label=_consent_label("scan"),
+        required=False,
+        help_text=_("Optional: the signed form as a PDF, JPEG or PNG file."),
+        widget=forms.FileInput(attrs={"accept": ".pdf,.jpg,.jpeg,.png"}),
+    )
+    reason = forms.CharField(
+        label=_("Reason for the correction"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args, ward_id, correcting=False, **kwargs):
+        kwargs.setdefault("auto_id", "consent_%s")
+        super().__init__(*args, **kwargs)
+        self.fields["taken_by"].queryset = User.objects.filter(
+            ward_id=ward_id, is_active=True, groups__name=Role.PHYSICIAN
+        ).order_by("last_name", "username")
+        self.fields["taken_by"].label_from_instance = lambda u: u.get_full_name() or u.username
+        if not correcting:
+            del self.fields["reason"]
+
+    @staticmethod
+    def initial_for(consent, actor):
+        """The form's initial values: the record to correct, or the physician at hand."""
+        if consent is None:
+            return {"consenter": Consenter.PATIENT, "taken_by": actor.pk}
+        return {
+            "consenter": consent.consenter,
+            "consenter_name": consent.consenter_name,
+            "relationship": consent.relationship,
+            "consented_on": consent.consented_on,
+            "form_version": consent.form_version,
+            "taken_by": consent.taken_by_id,
+        }

@@ -1,8 +1,9 @@
 """From the patient record and the episode form to the engine's input document.
 
 Values that the patient record holds come from it (latest dated weight, latest platelet
-count, date of birth, sex); everything else comes from the episode form as a flat dict
-(`EPISODE_FIELDS`). The result is a plan-input document
+count, date of birth, sex, and for a repeat infusion the latest earlier infusion with its
+documented response and relapse, B-REP-1); everything else comes from the episode form
+as a flat dict (`EPISODE_FIELDS`). The result is a plan-input document
 (`infusion/schema/plan-input.schema.json`) with decimals as strings, so the engine sees
 exactly what was entered.
 """
@@ -12,8 +13,10 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from core.models import LabResult, Measurement, MeasurementKind, Sex
+from infusion.engine.follow_up import PriorInfusion
 from infusion.engine.release import MICROBIOLOGY, NEGATIVE_MARKERS, POSITIVE_MARKERS
 
+from .models import Episode, EpisodeStatus
 from .protocol import ward_zone, ward_zone_name
 
 INVOLVEMENT = ("renal", "haematological", "pulmonary", "skin", "cns", "cardiac")
@@ -53,6 +56,9 @@ FIELD_PATHS = {
     "coa_cell_count_measured": "product.certificate.cell_count_measured",
     "coa_cell_count_labelled": "product.certificate.cell_count_labelled",
     **{f"coa_{o}": f"product.certificate.microbiology.{o}" for o in MICROBIOLOGY},
+    # B-SITE-1: who issued the certificate, and whether it is a third-party re-test.
+    "coa_issuer": "product.certificate.issuer",
+    "coa_third_party_retest": "product.certificate.third_party_retest",
     "planned_start": "order.planned_start",
     "dose_cells": "order.dose_cells",
     "drop_factor_gtt_per_ml": "order.drop_factor_gtt_per_ml",
@@ -72,6 +78,9 @@ RECORD_PATHS = {
     "patient.platelets": "platelets",
     "patient.platelets.value_10e9_per_l": "platelets",
     "patient.platelets.date": "platelets",
+    # B-CONSENT-1: from the episode's consent record (infusion.services.consent_record).
+    "consent": "consent",
+    "patient.prior_infusion": "prior_infusion",
 }
 
 
@@ -85,6 +94,30 @@ class RecordValues:
     weight_measured_at: datetime | None
     platelets_10e9_per_l: Decimal | None
     platelets_observed_at: datetime | None
+    # B-REP-1: the latest earlier infused episode (None = this is a first infusion).
+    prior_infusion: PriorInfusion | None = None
+
+
+def prior_infusion(patient) -> PriorInfusion | None:
+    """B-REP-1 input: the patient's latest infused MSC episode, its infusion day (the ward
+    day of the recorded end) and the response and relapse documented at follow-up."""
+    latest = (
+        Episode.objects.filter(
+            patient=patient, status=EpisodeStatus.INFUSED, ended_at__isnull=False
+        )
+        .order_by("-ended_at", "-pk")
+        .only("ended_at", "response", "response_date", "relapse", "relapse_date")
+        .first()
+    )
+    if latest is None:
+        return None
+    return PriorInfusion(
+        infusion_date=latest.ended_at.astimezone(ward_zone()).date(),
+        response=latest.response,
+        response_date=latest.response_date,
+        relapse=latest.relapse,
+        relapse_date=latest.relapse_date,
+    )
 
 
 def record_values(patient) -> RecordValues:
@@ -110,6 +143,7 @@ def record_values(patient) -> RecordValues:
         weight_measured_at=weight.measured_at if weight else None,
         platelets_10e9_per_l=platelet_value if platelets else None,
         platelets_observed_at=platelets.observed_at if platelets else None,
+        prior_infusion=prior_infusion(patient),
     )
 
 
@@ -131,8 +165,20 @@ def _set(doc: dict, path: str, value) -> None:
     node[leaf] = value
 
 
-def build_document(record: RecordValues, data: dict) -> dict:
-    """The plan-input document for `data` (keys of `EPISODE_FIELDS`) and the record."""
+def consent_document(consent) -> dict | None:
+    """B-CONSENT-1: the plan input's ``consent`` block from a `Consent` record (or None)."""
+    if consent is None:
+        return None
+    return {
+        "consenter": consent.consenter,
+        "consented_on": consent.consented_on.isoformat(),
+        "form_version": consent.form_version,
+    }
+
+
+def build_document(record: RecordValues, data: dict, consent=None) -> dict:
+    """The plan-input document for `data` (keys of `EPISODE_FIELDS`) and the record, with
+    the episode's consent record (`Consent`, B-CONSENT-1) when it has one."""
     zone = ward_zone()
     doc: dict = {"schema_version": "1", "ward_time_zone": ward_zone_name()}
     doc["patient"] = {"date_of_birth": record.date_of_birth.isoformat(), "sex": record.sex}
@@ -149,6 +195,18 @@ def build_document(record: RecordValues, data: dict) -> dict:
         if record.platelets_10e9_per_l is not None
         else None
     )
+    prior = record.prior_infusion
+    if prior is not None:  # B-REP-1: a repeat infusion; absent for a first one
+        doc["patient"]["prior_infusion"] = {
+            name: value.isoformat() if isinstance(value, date) else value
+            for name, value in (
+                ("infusion_date", prior.infusion_date),
+                ("response", prior.response),
+                ("response_date", prior.response_date),
+                ("relapse", prior.relapse),
+                ("relapse_date", prior.relapse_date),
+            )
+        }
     doc.setdefault("product", {})["certificate"] = {}
     doc.setdefault("order", {})
     for name, path in FIELD_PATHS.items():
@@ -159,7 +217,10 @@ def build_document(record: RecordValues, data: dict) -> dict:
             value = _dt(value)
         elif name == "other_autoimmune_names":
             value = [n.strip() for n in (value or "").split(",") if n.strip()]
+        elif name == "coa_issuer":
+            value = (value or "").strip() or None
         _set(doc, path, value)
+    doc["consent"] = consent_document(consent)
     return doc
 
 

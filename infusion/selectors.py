@@ -7,16 +7,14 @@ from decimal import Decimal
 from functools import cache
 from types import SimpleNamespace
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, Window
-from django.db.models.fields.json import KT
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, Window
 from django.utils import timezone
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from core import compiled
 from core.access import get_for_user, scoped_for_user
 from infusion.engine import end_status
 
+from . import verification
 from .models import (
     CONTENT_FIELDS,
     AdverseReaction,
@@ -29,7 +27,6 @@ from .models import (
     SignatureMeaning,
 )
 from .protocol import (
-    PRECONDITIONING_WINDOW_DAYS,
     protocol_settings,
     vital_ranges,
     vitals_interval_minutes,
@@ -38,12 +35,6 @@ from .protocol import (
 # The most urgent first. Each card carries its checks and a verify and a reject form per
 # order; five fill a tablet screen several times over, and keep the page light to draw.
 QUEUE_PAGE_SIZE = 5
-RELEASE_LABELS = {
-    "released": gettext_lazy("released"),
-    "pending": gettext_lazy("pending: certificate incomplete"),
-    "rejected": gettext_lazy("rejected: a quality test failed"),
-}
-NEAR_EPISODE = timedelta(days=PRECONDITIONING_WINDOW_DAYS)
 
 
 # --- Access ----------------------------------------------------------------------------
@@ -57,6 +48,19 @@ def episodes_for_user(user):
 def get_episode_for_user(user, pk):
     qs = Episode.objects.select_related("patient", "patient__ward", "opened_by")
     return get_for_user(user, qs, pk, ward_path="patient__ward", patient_path="patient_id")
+
+
+def active_episode(patient):
+    """The patient's planned or running MSC episode, if any (one at a time: services
+    refuse a second one, `episode_open`)."""
+    return (
+        Episode.objects.filter(
+            patient=patient, status__in=(EpisodeStatus.PLANNED, EpisodeStatus.IN_PROGRESS)
+        )
+        .defer("plan", "plan_input")
+        .order_by("planned_start", "pk")
+        .first()
+    )
 
 
 def get_order_for_user(user, pk):
@@ -123,19 +127,17 @@ def order_rows(orders, signatures=None):
 
 
 @dataclass
-class Check:
-    ok: bool | None  # True passes, False fails, None needs attention
-    label: str
-    detail: str = ""
-    rule: str = ""
-
-
-@dataclass
 class QueueItem:
     episode: Episode
     orders: list  # OrderRow of the orders waiting for verification
-    checks: list
-    cyc_orders: list
+    checks: list  # infusion.verification.CheckView, in reading order (C-VERIFY-1)
+    cyc_orders: list  # (order, in_hold) of the patient's cyclophosphamide near the infusion
+    overrides: list = field(default_factory=list)  # live CheckOverride of the episode
+
+    @property
+    def blocking(self):
+        """The checks that stop verification now (C-VERIFY-1)."""
+        return [c for c in self.checks if c.blocks]
 
 
 def pharmacy_queue(user, page=1):
@@ -153,7 +155,8 @@ def pharmacy_queue(user, page=1):
         page = queue_pages(_queue_episodes(user).count())
         rows = _with_orders(_queue_page(user, page))
     total = rows[0].queue_total if rows else 0
-    return [_queue_item(ep) for ep in rows], total, page
+    overrides = verification.live_overrides([ep.pk for ep in rows])
+    return [_queue_item(ep, overrides[ep.pk]) for ep in rows], total, page
 
 
 def _queue_page(user, page):
@@ -170,6 +173,11 @@ def _queue_page(user, page):
     return compiled.rows(("queue-page", user.role, start), build, **values)
 
 
+def queue_total(user):
+    """How many episodes wait for verification (the queue page's header)."""
+    return _queue_episodes(user).count()
+
+
 def queue_pages(total):
     return max(1, -(-total // QUEUE_PAGE_SIZE))
 
@@ -178,28 +186,30 @@ def pharmacy_queue_item(user, episode_id):
     """One episode's queue card (after a verify or reject on it), or None when none of
     its orders waits any more. Whatever page the episode is on."""
     episodes = _with_orders(_queue_episodes(user).filter(pk=episode_id))
-    return _queue_item(episodes[0]) if episodes else None
+    if not episodes:
+        return None
+    return _queue_item(episodes[0], verification.live_overrides([episode_id])[episode_id])
 
 
 # What a queue card reads of an episode: the header and the checks' plan values.
 QUEUE_EPISODE_FIELDS = (
     "patient__name",
     "patient__hospital_number",
-    "planned_start",
-    "planned_end",
-    "started_at",
-    "release_status",
-    "dose_flag",
-    "dose_per_kg_e6",
-    "weight_kg",
-    "cold_chain_late_from",
-    "cold_chain_must_complete_by",
-    "cyc_hold_until",
+    "override_reason",
+    *verification.CHECK_EPISODE_FIELDS,
 )
 
 
 def _queue_episodes(user):
     return scoped_for_user(user, _queue_episodes_shape().all(), ward_path="patient__ward")
+
+
+# What a queue card shows of the episode's consent (B-CONSENT-1), as annotations.
+QUEUE_CONSENT_VALUES = {
+    "consent_on": F("consent__consented_on"),
+    "consent_by": F("consent__consenter"),
+    "consent_form": F("consent__form_version"),
+}
 
 
 # The queue's two querysets are shaped once per process (joins, columns, order: most of
@@ -208,14 +218,15 @@ def _queue_episodes(user):
 @cache
 def _queue_episodes_shape():
     pending = Order.objects.filter(episode=OuterRef("pk"), status=OrderStatus.SIGNED)
-    return (
+    return verification.with_check_values(
         Episode.objects.select_related("patient")
         .filter(Exists(pending))
         .exclude(status=EpisodeStatus.CANCELLED)
         .only(*QUEUE_EPISODE_FIELDS)
-        .annotate(long_term=KT("plan_input__patient__long_term_antiplatelet"))
-        .order_by("planned_start", "pk")
-    )
+        # B-CONSENT-1 on the card: the consent's day, who gave it and the form version,
+        # joined here (a LEFT JOIN, no query of its own); None when not recorded.
+        .annotate(**QUEUE_CONSENT_VALUES)
+    ).order_by("planned_start", "pk")
 
 
 # What a queue card reads of an order: what was prescribed (the signed content) but the
@@ -224,7 +235,7 @@ def _queue_episodes_shape():
 QUEUE_ORDER_FIELDS = tuple(
     f.attname
     for f in Order._meta.concrete_fields
-    if f.attname in {"id", "episode_id", "patient_id", "status", "hold_override_reason"}
+    if f.attname in {"id", "episode_id", "patient_id", "status", "version", "hold_override_reason"}
     or (f.name in CONTENT_FIELDS and f.name not in {"rate_plan", "instructions", "note"})
 )
 # What an order row shows of a signature, read with its order (a LEFT JOIN).
@@ -304,98 +315,26 @@ def _queue_orders_shape():
     )
 
 
-def _queue_item(ep):
-    orders = ep.live_orders
-    kinds = {o.kind for o in orders}
-    msc = next((o for o in orders if o.kind == OrderKind.MSC_IV), None)
-    checks = [
-        Check(
-            ep.release_status == "released",
-            _("Product release (certificate of analysis)"),
-            str(RELEASE_LABELS.get(ep.release_status, ep.release_status)),
-            "B-QC-1…5",
-        ),
-        Check(
-            ep.dose_flag == "within",
-            _("Dose per kg"),
-            _("%(per_kg)s × 10⁶/kg for %(kg)s kg (1–2 × 10⁶/kg)")
-            % {"per_kg": ep.dose_per_kg_e6, "kg": ep.weight_kg},
-            "B-DOSE-1",
-        ),
-    ]
-    end = ep.planned_end
-    limit = ep.cold_chain_must_complete_by
-    if end is None:
-        checks.append(Check(False, _("Cold chain"), _("planned end unknown"), "B-ADM-1"))
-    else:
-        status = end_status(end, ep.cold_chain_late_from, limit)
-        checks.append(
-            Check(
-                {"ok": True, "late": None, "refused": False}[status],
-                _("Cold chain"),
-                _("ends %(end)s; must be complete by %(limit)s")
-                % {"end": _hm(end), "limit": _hm(limit)},
-                "B-ADM-1",
-            )
-        )
-    checks.append(
-        Check(
-            OrderKind.DEXAMETHASONE in kinds,
-            _("Dexamethasone premedication"),
-            _("ordered") if OrderKind.DEXAMETHASONE in kinds else _("missing"),
-            "B-PREMED-1",
-        )
+def _queue_item(ep, overrides=()):
+    """A queue card: the episode's C-VERIFY-1 checks (what ``order_verify`` enforces, with
+    the overrides that cover them), its orders waiting for verification, and the
+    patient's cyclophosphamide near the infusion."""
+    prescribers = {
+        s.signer_id
+        for signatures in ep.signatures.values()
+        for s in signatures
+        if s.meaning == SignatureMeaning.PRESCRIBED and s.voided_at is None
+    }
+    counted = [o for o in overrides if o.second_signer_id not in prescribers]
+    checks = verification.check_views(verification.checks_for(ep), counted)
+    pending = [o for o in ep.live_orders if o.status == OrderStatus.SIGNED]
+    return QueueItem(
+        ep,
+        order_rows(pending, ep.signatures),
+        checks,
+        verification.cyc_near(ep),
+        list(overrides),
     )
-    long_term = str(ep.long_term).lower() in ("true", "1")  # JSON true as text (SQLite: 1)
-    if long_term:
-        checks.append(
-            Check(True, _("Antiplatelet course"), _("long-term antiplatelet user"), "B-AP-1")
-        )
-    else:
-        checks.append(
-            Check(
-                OrderKind.ANTIPLATELET in kinds,
-                _("Antiplatelet course"),
-                _("ordered") if OrderKind.ANTIPLATELET in kinds else _("missing"),
-                "B-AP-1",
-            )
-        )
-    if msc is not None:
-        checks.append(
-            Check(
-                True,
-                _("Infusion set"),
-                _("without filter membrane; %(volume)s mL") % {"volume": msc.volume_ml},
-                "B-ADM-3",
-            )
-        )
-    start = ep.infusion_start
-    hold = ep.cyc_hold_until
-    near = []
-    for cyc in ep.cyc_orders:
-        at = cyc.scheduled_at
-        if not (start - NEAR_EPISODE <= at <= (hold or start) + NEAR_EPISODE):
-            continue
-        in_hold = hold is not None and start <= at < hold
-        near.append((cyc, in_hold))
-    if near:
-        bad = any(in_hold and not cyc.hold_override_reason for cyc, in_hold in near)
-        checks.append(
-            Check(
-                False if bad else None,
-                _("Cyclophosphamide near the infusion"),
-                ", ".join(_hm(c.scheduled_at) for c, _h in near),
-                "B-CYC-1",
-            )
-        )
-    else:
-        checks.append(Check(True, _("Cyclophosphamide near the infusion"), _("none"), "B-CYC-1"))
-    pending = [o for o in orders if o.status == OrderStatus.SIGNED]
-    return QueueItem(ep, order_rows(pending, ep.signatures), checks, near)
-
-
-def _hm(value):
-    return timezone.localtime(value).strftime("%m-%d %H:%M")
 
 
 # --- Bedside chart ---------------------------------------------------------------------

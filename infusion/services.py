@@ -20,26 +20,33 @@ locked (`SELECT … FOR UPDATE`) and its status re-read under the lock, so exact
 succeeds and the other is told who verified it.
 """
 
+import hashlib
 import logging
+import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 from functools import wraps
 
+from django.conf import settings as django_settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core import audit
-from core.models import Role
+from core.models import Patient, Role
 from infusion.engine import Finding, cyc_allowed_at, end_status, plan_from_document
+from infusion.engine.verification import candidacy_check
 
-from . import reminders
-from .inputs import EPISODE_FIELDS, build_document, record_values
+from . import reminders, selectors, verification
+from .inputs import EPISODE_FIELDS, build_document, consent_document, record_values
 from .models import (
     Administration,
     AdverseReaction,
+    CheckOverride,
+    Consent,
+    Consenter,
     Episode,
     EpisodeStatus,
     Order,
@@ -74,6 +81,13 @@ CANDIDACY_RULES = (
     "B-CI-2",
     "B-CI-3",
 )
+# C-OVR-1: findings that proceed only with a reason and a second physician's signature.
+# B-REP-1: a repeat infusion whose verdict is not "eligible" (no documented response, no
+# relapse after it) is never blocked outright nor passed silently: "otherwise the engine's
+# verdict stands (override per C-OVR-1)" (issue 14).
+SECOND_SIGNATURE_RULES = ("B-CI-1", "B-CI-2", "B-CI-3", "B-IND-2", "B-REP-1")
+# The B-REP-1 verdicts that need that override (the engine's RepeatEligibility.status).
+REPEAT_OVERRIDE_STATUSES = ("not_eligible", "unknown")
 EPISODE_AUDIT_FIELDS = (
     "status",
     "plan_status",
@@ -128,6 +142,25 @@ class InvalidPlanInput(ActionRefused):
         self.errors = errors
 
 
+class DuplicateEpisode(ActionRefused):
+    """The patient already has a planned or running episode (`existing`); one at a time."""
+
+    def __init__(self, existing):
+        super().__init__(
+            _(
+                "This patient already has an active MSC episode (#%(pk)s, %(status)s, planned "
+                "start %(start)s): continue with that one, or cancel it before opening another."
+            )
+            % {
+                "pk": existing.pk,
+                "status": existing.get_status_display().lower(),
+                "start": _local(existing.planned_start),
+            },
+            code="duplicate_episode",
+        )
+        self.existing = existing
+
+
 # --- Helpers ---------------------------------------------------------------------------
 
 
@@ -161,14 +194,51 @@ class CycStopped(ActionRefused):
             )
 
 
+class CycEarly(ActionRefused):
+    """C-CYC-2: an overridden cyclophosphamide order is given before the one time its
+    override authorised (less the tolerance); audited, like a B-CYC-1 stop, once the write
+    rolled back."""
+
+    def __init__(self, *, order, at, earliest, hold_until, actor, action):
+        super().__init__(
+            _(
+                "Refused: the override authorises cyclophosphamide at %(scheduled)s, not "
+                "earlier than %(earliest)s (C-CYC-2); no cyclophosphamide within 48 h after the "
+                "MSC infusion otherwise (B-CYC-1). Give it at the authorised time, or order a "
+                "new time with a new override."
+            )
+            % {"scheduled": _local(order.scheduled_at), "earliest": _local(earliest)},
+            code="cyc_early",
+        )
+        self.order, self.at, self.earliest, self.hold_until = order, at, earliest, hold_until
+        self.actor, self.action = actor, action
+
+    def record(self):
+        with transaction.atomic():
+            audit.record(
+                "cyclophosphamide_stopped",
+                actor=self.actor,
+                obj=self.order,
+                patient_id=self.order.patient_id,
+                new={
+                    "action": self.action,
+                    "at": self.at,
+                    "authorised_at": self.order.scheduled_at,
+                    "earliest": self.earliest,
+                    "hold_until": self.hold_until,
+                },
+                reason="C-CYC-2",
+            )
+
+
 def _records_cyc_stops(service):
-    """Audit a B-CYC-1 stop after the service's transaction has rolled back."""
+    """Audit a B-CYC-1 or C-CYC-2 stop after the service's transaction has rolled back."""
 
     @wraps(service)
     def wrapper(*args, **kwargs):
         try:
             return service(*args, **kwargs)
-        except CycStopped as stop:
+        except (CycStopped, CycEarly) as stop:
             stop.record()
             raise
 
@@ -252,6 +322,14 @@ def _not_cancelled(episode):
         raise ActionRefused(_("This episode is cancelled."), code="episode_closed")
 
 
+def _refuse_duplicate(patient):
+    """One active episode per patient: a second planned one would double the MSC and the
+    antiplatelet course, and its B-REP-1 check would not see the first (not yet infused)."""
+    existing = selectors.active_episode(patient)
+    if existing is not None:
+        raise DuplicateEpisode(existing)
+
+
 def _prescriber_signature(order):
     return (
         order.signatures.filter(meaning=SignatureMeaning.PRESCRIBED, voided_at__isnull=True)
@@ -316,29 +394,57 @@ class PlanPreview:
     needs_override: bool = False
     blocking: list = field(default_factory=list)
     to_acknowledge: list = field(default_factory=list)
+    # C-OVR-1: findings that proceed only with a reason and a second physician's signature.
+    needs_second_signature: bool = False
+    second_signature_findings: list = field(default_factory=list)
+    candidacy_check: object | None = None  # engine VerificationCheck "candidacy"
 
 
-def episode_preview(*, patient, data):
-    """The plan the episode form would produce (nothing written)."""
+def episode_preview(*, patient, data, consent=None):
+    """The plan the episode form would produce (nothing written); `consent` is the
+    episode's consent record when changing an episode that has one (B-CONSENT-1)."""
     record = record_values(patient)
-    document = build_document(record, data)
+    document = build_document(record, data, consent)
     plan, errors = plan_from_document(document, protocol_settings())
     preview = PlanPreview(plan=plan, document=document, errors=errors, record=record)
     if plan is not None:
         preview.needs_override = plan.candidacy.overall in ("not_recommended", "incomplete")
         preview.blocking = [
-            f for f in plan.findings if f.severity == "block" and f.rule_id not in CANDIDACY_RULES
+            f
+            for f in plan.findings
+            if f.severity == "block"
+            and f.rule_id not in CANDIDACY_RULES
+            and f.rule_id not in SECOND_SIGNATURE_RULES
         ]
+        # B-REP-1: a repeat that is not "eligible" is neither blocked nor silent (C-OVR-1).
+        repeat = plan.repeat_infusion
+        if repeat is not None and repeat.status in REPEAT_OVERRIDE_STATUSES:
+            preview.needs_second_signature = True
+            preview.second_signature_findings.append(repeat.finding)
         preview.to_acknowledge = [
             f
             for f in plan.findings
             if f.requires_acknowledgement
             or (f.severity == "warning" and f.rule_id not in CANDIDACY_RULES)
         ]
+        # C-OVR-1 / C-VERIFY-1: one decision, the same check the pharmacist's verify reads.
+        preview.candidacy_check = candidacy_check(
+            plan.candidacy.overall, repeat.status if repeat is not None else None
+        )
+        preview.needs_override = preview.candidacy_check.status == "failed"
     return preview
 
 
-def _gate(preview, *, override_reason, acknowledged):
+def _gate(
+    preview,
+    *,
+    override_reason,
+    acknowledged,
+    actor=None,
+    patient=None,
+    second_physician=None,
+    second_password="",
+):
     if preview.errors:
         raise InvalidPlanInput(preview.errors)
     dose = preview.plan.dose
@@ -370,24 +476,90 @@ def _gate(preview, *, override_reason, acknowledged):
             code="blocked",
             findings=preview.blocking,
         )
-    if preview.needs_override and not override_reason:
+    if preview.needs_override and (not override_reason or second_physician is None):
         raise ActionRefused(
             _(
-                "The candidacy check says %(overall)s: give a reason to continue (it is kept in "
-                "the audit trail)."
+                "The candidacy check says %(overall)s: to continue, give a reason and the "
+                "signature of a second physician (C-OVR-1; both are kept in the audit trail)."
             )
-            % {"overall": preview.plan.candidacy.overall.replace("_", " ")},
+            % {"overall": _override_subject(preview)},
             code="override_required",
             findings=[
-                f for f in preview.plan.candidacy.findings if f.severity in ("block", "unknown")
+                *(f for f in preview.plan.candidacy.findings if f.severity in ("block", "unknown")),
+                *preview.second_signature_findings,
             ],
         )
+    if preview.needs_override:
+        _check_second_physician(actor, second_physician, patient)
+        _check_password(second_physician, second_password, obj=patient, action="candidacy_override")
     if preview.to_acknowledge and not acknowledged:
         raise ActionRefused(
             _("Read and acknowledge the warnings and cautions first."),
             code="acknowledgement_required",
             findings=preview.to_acknowledge,
         )
+
+
+def _record_override(episode, check, *, action, actor, second, reason, now, extra=None):
+    """Store a C-VERIFY-1/C-OVR-1 override of ``check`` (an engine VerificationCheck) for
+    the episode, co-signed by ``second`` (whose password was checked), and audit it. A
+    live override of the same check that it replaces is voided."""
+    for previous in CheckOverride.objects.filter(
+        episode=episode, check_key=check.key, voided_at__isnull=True
+    ):
+        previous.voided_at, previous.void_reason = now, "superseded"
+        previous.save()
+        audit.record(
+            "check_override_void",
+            actor=actor,
+            obj=previous,
+            patient_id=episode.patient_id,
+            old={"voided_at": None},
+            new={"voided_at": now},
+            reason="superseded",
+        )
+    override = CheckOverride.objects.create(
+        episode=episode,
+        check_key=check.key,
+        rule_ids=list(check.rule_ids),
+        values=check.values,
+        values_hash=check.values_key,
+        reason=reason,
+        requested_by=actor,
+        requested_by_name=_full_name(actor),
+        second_signer=second,
+        second_signer_name=_full_name(second),
+        signed_at=now,
+    )
+    audit.record(
+        action,
+        actor=actor,
+        obj=episode,
+        patient_id=episode.patient_id,
+        new={
+            "check": check.key,
+            "rules": list(check.rule_ids),
+            "status": check.status,
+            "values": check.values,
+            "override": override.pk,
+            "second_physician": second.pk,
+            "second_physician_name": override.second_signer_name,
+            **(extra or {}),
+        },
+        reason=reason,
+    )
+    return override
+
+
+def _override_subject(preview):
+    overall = preview.plan.candidacy.overall.replace("_", " ")
+    repeat = preview.plan.repeat_infusion
+    if repeat is not None and repeat.status != "eligible":
+        return _("%(overall)s; repeat infusion %(repeat)s (B-REP-1)") % {
+            "overall": overall,
+            "repeat": repeat.status.replace("_", " "),
+        }
+    return overall
 
 
 def _finding_summary(findings):
@@ -407,17 +579,38 @@ def _clean_data(data):
     return {name: data.get(name) for name in EPISODE_FIELDS}
 
 
-def episode_open(*, patient, actor, data, override_reason="", acknowledged=False):
+def episode_open(
+    *,
+    patient,
+    actor,
+    data,
+    override_reason="",
+    acknowledged=False,
+    second_physician=None,
+    second_password="",
+):
     """A physician opens an MSC episode: candidacy and plan recorded, orders drafted."""
     _require(actor, "infusion.add_episode")
     _require_ward(actor, patient)
+    _refuse_duplicate(patient)
     data = _clean_data(data)
     override_reason = (override_reason or "").strip()
     preview = episode_preview(patient=patient, data=data)
-    _gate(preview, override_reason=override_reason, acknowledged=acknowledged)
+    _gate(
+        preview,
+        override_reason=override_reason,
+        acknowledged=acknowledged,
+        actor=actor,
+        patient=patient,
+        second_physician=second_physician,
+        second_password=second_password,
+    )
     plan = preview.plan
     now = _now()
     with transaction.atomic():
+        # Two physicians opening at once: the patient row is the lock, the check re-read.
+        Patient.objects.select_for_update().filter(pk=patient.pk).first()
+        _refuse_duplicate(patient)
         episode = Episode(
             patient=patient,
             opened_by=actor,
@@ -442,25 +635,44 @@ def episode_open(*, patient, actor, data, override_reason="", acknowledged=False
             },
         )
         if preview.needs_override:
-            audit.record(
-                "candidacy_override",
+            _record_override(
+                episode,
+                preview.candidacy_check,
+                action="candidacy_override",
                 actor=actor,
-                obj=episode,
-                patient=patient,
-                new={
+                second=second_physician,
+                reason=override_reason,
+                now=now,
+                extra={
                     "candidacy": plan.candidacy.overall,
                     "findings": _finding_summary(
-                        f for f in plan.candidacy.findings if f.severity in ("block", "unknown")
+                        [
+                            *(
+                                f
+                                for f in plan.candidacy.findings
+                                if f.severity in ("block", "unknown")
+                            ),
+                            *preview.second_signature_findings,
+                        ]
                     ),
                 },
-                reason=override_reason,
             )
         _sync_orders(episode, plan, data, actor=actor, now=now)
         reminders.episode_reminders_sync(episode, actor=actor)
     return episode
 
 
-def episode_update(*, episode, actor, data, reason, override_reason="", acknowledged=False):
+def episode_update(
+    *,
+    episode,
+    actor,
+    data,
+    reason,
+    override_reason="",
+    acknowledged=False,
+    second_physician=None,
+    second_password="",
+):
     """Change the inputs of a planned episode (e.g. move the start, the certificate arrived).
 
     The plan is rebuilt; generated orders whose content changes are edited (their
@@ -474,8 +686,16 @@ def episode_update(*, episode, actor, data, reason, override_reason="", acknowle
         raise ActionRefused(_("Give a reason for the change."), code="reason")
     data = _clean_data(data)
     override_reason = (override_reason or "").strip()
-    preview = episode_preview(patient=episode.patient, data=data)
-    _gate(preview, override_reason=override_reason, acknowledged=acknowledged)
+    preview = episode_preview(patient=episode.patient, data=data, consent=consent_of(episode))
+    _gate(
+        preview,
+        override_reason=override_reason,
+        acknowledged=acknowledged,
+        actor=actor,
+        patient=episode.patient,
+        second_physician=second_physician,
+        second_password=second_password,
+    )
     plan = preview.plan
     now = _now()
     with transaction.atomic():
@@ -507,13 +727,15 @@ def episode_update(*, episode, actor, data, reason, override_reason="", acknowle
             reason=reason,
         )
         if preview.needs_override:
-            audit.record(
-                "candidacy_override",
+            _record_override(
+                episode,
+                preview.candidacy_check,
+                action="candidacy_override",
                 actor=actor,
-                obj=episode,
-                patient=episode.patient,
-                new={"candidacy": plan.candidacy.overall},
+                second=second_physician,
                 reason=override_reason,
+                now=now,
+                extra={"candidacy": plan.candidacy.overall},
             )
         _sync_orders(episode, plan, data, actor=actor, now=now, reason=reason)
         reminders.episode_reminders_sync(episode, actor=actor, reason=reason)
@@ -653,6 +875,367 @@ def episode_cancel(*, episode, actor, reason):
     return episode
 
 
+# --- Informed consent (B-CONSENT-1) ----------------------------------------------------
+
+CONSENT_AUDIT_FIELDS = (
+    "consenter",
+    "consenter_name",
+    "relationship",
+    "consented_on",
+    "form_version",
+    "taken_by",
+    "scan",
+    "scan_sha256",
+)
+# What a scanned consent form may be, told by its first bytes (never by its name).
+SCAN_TYPES = (
+    (b"%PDF-", "pdf"),
+    (b"\xff\xd8\xff", "jpg"),
+    (b"\x89PNG\r\n\x1a\n", "png"),
+)
+
+
+def consent_of(episode):
+    """The episode's consent record (B-CONSENT-1), or None. Read afresh: the reverse
+    accessor would keep a "none" it saw before the consent was recorded."""
+    return Consent.objects.filter(episode_id=episode.pk).select_related("taken_by").first()
+
+
+def _scan_type(scan):
+    """The scan's kind ("pdf", "jpg", "png") from its magic bytes, or None."""
+    scan.seek(0)
+    head = scan.read(16)
+    scan.seek(0)
+    return next((ext for magic, ext in SCAN_TYPES if head.startswith(magic)), None)
+
+
+def _scan_sha256(scan):
+    digest = hashlib.sha256()
+    for chunk in scan.chunks():  # from the start of the file
+        digest.update(chunk)
+    scan.seek(0)
+    return digest.hexdigest()
+
+
+def _consent_snapshot(consent):
+    """The audited values of a consent record (the scan by its stored name)."""
+    data = audit.snapshot(consent, [f for f in CONSENT_AUDIT_FIELDS if f != "scan"])
+    data["scan"] = consent.scan.name or ""
+    return data
+
+
+def _consent_errors(
+    *,
+    patient,
+    consenter,
+    consenter_name,
+    relationship,
+    consented_on,
+    form_version,
+    taken_by,
+    scan,
+    today,
+):
+    """Field errors of a consent record (name -> messages); {} when it holds."""
+    errors = {}
+
+    def add(name, message):
+        errors.setdefault(name, []).append(message)
+
+    if consenter not in Consenter.values:
+        add("consenter", _("Choose who consented: the patient or a relative."))
+    if consenter == Consenter.RELATIVE:
+        if not consenter_name:
+            add("consenter_name", _("Give the name of the relative who consented."))
+        if not relationship:
+            add("relationship", _("Give the relative's relationship to the patient."))
+    if len(consenter_name) > 150:
+        add("consenter_name", _("At most 150 characters."))
+    if len(relationship) > 60:
+        add("relationship", _("At most 60 characters."))
+    if not form_version:
+        add("form_version", _("Give the version of the ethics-approved consent form."))
+    elif len(form_version) > 60:
+        add("form_version", _("At most 60 characters."))
+    if consented_on is None:
+        add("consented_on", _("Give the date of the consent."))
+    elif consented_on > today:
+        add(
+            "consented_on",
+            _("%(day)s is in the future (today is %(today)s).")
+            % {"day": consented_on, "today": today},
+        )
+    elif consented_on < patient.date_of_birth:
+        add(
+            "consented_on",
+            _("The consent cannot be dated before the patient's birth (%(day)s).")
+            % {"day": patient.date_of_birth},
+        )
+    if taken_by is None:
+        add("taken_by", _("Choose the physician who took the consent."))
+    elif not (
+        taken_by.is_active
+        and taken_by.ward_id is not None
+        and taken_by.ward_id == patient.ward_id
+        and taken_by.groups.filter(name=Role.PHYSICIAN).exists()
+    ):
+        add("taken_by", _("The consent is taken by an active physician of the patient's ward."))
+    if scan is not None:
+        limit = django_settings.CONSENT_SCAN_MAX_BYTES
+        if scan.size > limit:
+            add(
+                "scan",
+                _("The file is larger than %(mb)s MB.")
+                % {"mb": format(Decimal(limit) / 1024 / 1024, ".1f")},
+            )
+        elif _scan_type(scan) is None:
+            add("scan", _("The scan must be a PDF, JPEG or PNG file."))
+    return errors
+
+
+def consent_record(
+    *,
+    episode,
+    actor,
+    consenter,
+    consenter_name,
+    relationship,
+    consented_on,
+    form_version,
+    taken_by,
+    scan=None,
+    reason="",
+):
+    """Record the patient's informed consent to this MSC episode (B-CONSENT-1), or correct
+    the record (with a reason): who consented, their name and relationship, the day, the
+    ethics-approved form's version, the physician who took it and, optionally, the signed
+    form's scan (PDF, JPEG or PNG, told by its bytes; stored under a random name with its
+    SHA-256).
+
+    No order of the MSC therapy can be signed before it (`_sign_one`). The plan is re-run
+    with the consent so its B-CONSENT-1 finding is current; the orders it generates do not
+    change, so no signature is voided.
+    """
+    _require(actor, "infusion.add_consent")
+    _require_ward(actor, episode.patient)
+    existing = consent_of(episode)
+    if existing is not None:
+        _require(actor, "infusion.change_consent")
+    reason = (reason or "").strip()
+    consenter_name = (consenter_name or "").strip()
+    relationship = (relationship or "").strip()
+    form_version = (form_version or "").strip()
+    patient = episode.patient
+    if consenter == Consenter.PATIENT and not consenter_name:
+        consenter_name = patient.name
+    today = timezone.localtime(_now(), ward_zone()).date()
+    errors = _consent_errors(
+        patient=patient,
+        consenter=consenter,
+        consenter_name=consenter_name,
+        relationship=relationship,
+        consented_on=consented_on,
+        form_version=form_version,
+        taken_by=taken_by,
+        scan=scan,
+        today=today,
+    )
+    if existing is not None and not reason:
+        errors.setdefault("reason", []).append(_("Give a reason for correcting the consent."))
+    if errors:
+        raise ActionRefused(
+            _("Check the consent record (B-CONSENT-1)."), code="consent", field_errors=errors
+        )
+    stored = None
+    try:
+        with transaction.atomic():
+            episode = _lock_episode(episode)
+            if episode.status in (EpisodeStatus.CANCELLED, EpisodeStatus.INFUSED):
+                raise ActionRefused(
+                    _("The consent is recorded before the infusion; this episode is %(status)s.")
+                    % {"status": episode.get_status_display().lower()},
+                    code="episode_closed",
+                )
+            consent = consent_of(episode)  # again, under the episode's lock
+            if (consent is None) != (existing is None):
+                raise ActionRefused(
+                    _("Someone else recorded the consent meanwhile; read it and try again."),
+                    code="conflict",
+                )
+            before = _consent_snapshot(consent) if consent else None
+            now = _now()
+            if consent is None:
+                consent = Consent(episode=episode, patient=patient)
+            consent.consenter = consenter
+            consent.consenter_name = consenter_name
+            consent.relationship = relationship
+            consent.consented_on = consented_on
+            consent.form_version = form_version
+            consent.taken_by = taken_by
+            consent.recorded_by, consent.recorded_at = actor, now
+            if scan is not None:
+                name = f"{secrets.token_hex(16)}.{_scan_type(scan)}"
+                consent.scan_sha256 = _scan_sha256(scan)
+                consent.scan.save(name, scan, save=False)
+                stored = consent.scan.name
+            after = _consent_snapshot(consent)
+            if before is not None and before == after:
+                raise ActionRefused(
+                    _("Nothing changed: these values are already recorded."), code="unchanged"
+                )
+            consent.save()
+            plan_before = episode.plan_status
+            _replan_with_consent(episode, consent, now)
+            old, new = audit.diff(before, after) if before else (None, after)
+            audit.record(
+                "consent_correct" if before else "consent_record",
+                actor=actor,
+                obj=consent,
+                patient_id=patient.pk,
+                old={**old, "plan_status": plan_before} if old is not None else None,
+                new={**new, "episode": episode.pk, "plan_status": episode.plan_status},
+                reason=reason,
+            )
+            _enqueue("prerender_order_sheet", episode.pk)
+    except BaseException:
+        if stored:  # the write rolled back: keep no file that no record points to
+            consent.scan.storage.delete(stored)
+        raise
+    return consent
+
+
+def _replan_with_consent(episode, consent, now):
+    """The plan re-run with the consent in its input (B-CONSENT-1 now "met"); the episode's
+    plan columns follow, as `episode_update` keeps them. Orders are not touched."""
+    document = {**episode.plan_input, "consent": consent_document(consent)}
+    plan, errors = plan_from_document(document, protocol_settings())
+    if errors:  # pragma: no cover - the stored input was valid; the consent block is checked
+        raise InvalidPlanInput(errors)
+    episode.plan_input = document
+    _apply_plan(episode, plan)
+    episode.updated_at = now
+    episode.save()
+
+
+# --- Follow-up (B-REP-1) ---------------------------------------------------------------
+
+FOLLOW_UP_FIELDS = ("response", "response_date", "relapse", "relapse_date")
+
+
+def episode_follow_up_record(
+    *, episode, actor, response, response_date, relapse, relapse_date, reason=""
+):
+    """A physician documents the response to an infusion and a later relapse (B-REP-1,
+    R10 2B); a repeat infusion reads them from the latest infused episode
+    (`inputs.prior_infusion`).
+
+    Only for an infused episode. Dates are ward days, not in the future; the response is
+    dated on or after the infusion day (the ward day of the recorded end); a relapse needs
+    a documented response and a date after it. Changing a value already documented needs
+    a reason. Audited with the old and the new values.
+    """
+    _require(actor, "infusion.change_episode")
+    _require_ward(actor, episode.patient)
+    reason = (reason or "").strip()
+    zone = ward_zone()
+    today = timezone.localtime(_now(), zone).date()
+    with transaction.atomic():
+        episode = _lock_episode(episode)
+        if episode.status != EpisodeStatus.INFUSED or episode.ended_at is None:
+            raise ActionRefused(
+                _(
+                    "The response and relapse are documented after the infusion; this episode "
+                    "is %(status)s (B-REP-1)."
+                )
+                % {"status": episode.get_status_display().lower()},
+                code="state",
+            )
+        infusion_day = timezone.localtime(episode.ended_at, zone).date()
+        errors = _follow_up_errors(
+            response, response_date, relapse, relapse_date, infusion_day=infusion_day, today=today
+        )
+        if errors:
+            raise ActionRefused(
+                _("Check the follow-up values (B-REP-1)."), code="follow_up", field_errors=errors
+            )
+        before = audit.snapshot(episode, FOLLOW_UP_FIELDS)
+        new = dict(
+            response=response,
+            response_date=response_date,
+            relapse=relapse,
+            relapse_date=relapse_date,
+        )
+        after = audit.normalise(new)
+        if after == before:
+            raise ActionRefused(
+                _("Nothing changed: these values are already documented."), code="unchanged"
+            )
+        corrected = [name for name in FOLLOW_UP_FIELDS if before[name] not in (None, after[name])]
+        if corrected and not reason:
+            raise ActionRefused(
+                _("Give a reason for changing what was already documented."),
+                code="reason",
+                field_errors={"reason": [_("Required.")]},
+            )
+        for name, value in new.items():
+            setattr(episode, name, value)
+        episode.updated_at = _now()
+        episode.save()
+        audit.record(
+            "episode_follow_up",
+            actor=actor,
+            obj=episode,
+            patient_id=episode.patient_id,
+            old=before,
+            new={**after, "infusion_date": infusion_day, "corrected": corrected},
+            reason=reason,
+        )
+    return episode
+
+
+def _follow_up_errors(response, response_date, relapse, relapse_date, *, infusion_day, today):
+    """Field errors of a B-REP-1 follow-up record (name -> messages); {} when it holds."""
+    errors = {}
+
+    def add(name, message):
+        errors.setdefault(name, []).append(message)
+
+    def not_future(name, day):
+        if day is not None and day > today:
+            add(
+                name,
+                _("%(day)s is in the future (today is %(today)s).") % {"day": day, "today": today},
+            )
+
+    if response is None:
+        add("response", _("Document whether the disease responded to the infusion."))
+    if response_date is None:
+        add("response_date", _("Give the date the response was assessed."))
+    else:
+        not_future("response_date", response_date)
+        if response_date < infusion_day:
+            add(
+                "response_date",
+                _("The response cannot be dated before the infusion (%(day)s).")
+                % {"day": infusion_day},
+            )
+    if relapse is not None and response is not True:
+        add("relapse", _("A relapse is documented after a documented response (B-REP-1)."))
+    if relapse is True and relapse_date is None:
+        add("relapse_date", _("Give the date of the relapse."))
+    if relapse_date is not None:
+        if relapse is not True:
+            add("relapse_date", _("A relapse date goes with a relapse."))
+        not_future("relapse_date", relapse_date)
+        if response_date is not None and relapse_date <= response_date:
+            add(
+                "relapse_date",
+                _("The relapse must be dated after the response (%(day)s).")
+                % {"day": response_date},
+            )
+    return errors
+
+
 # --- Orders ----------------------------------------------------------------------------
 
 
@@ -697,6 +1280,17 @@ def _sign_one(order, actor, now):
         )
     if order.kind == OrderKind.CYCLOPHOSPHAMIDE:
         _cyc_guard(order, order.scheduled_at, actor=actor, action="order_sign")
+    elif not Consent.objects.filter(episode_id=order.episode_id).exists():
+        # B-CONSENT-1: the MSC therapy's orders (the cells, the premedication, the
+        # antiplatelet course) are signed only once the informed consent is on file;
+        # cyclophosphamide is not part of the MSC therapy.
+        raise ActionRefused(
+            _(
+                "Record the informed consent first: no order of the MSC therapy can be signed "
+                "before it (B-CONSENT-1)."
+            ),
+            code="consent",
+        )
     signature = _sign(order, actor, SignatureMeaning.PRESCRIBED, now)
     _transition(
         order,
@@ -713,92 +1307,232 @@ def _sign_one(order, actor, now):
     return order
 
 
+class ChecksFailed(ActionRefused):
+    """C-VERIFY-1: verification refused while checks on the episode fail; ``checks`` are the
+    engine's VerificationCheck items that stop it, each named with its rule IDs."""
+
+    def __init__(self, checks):
+        from .verification import check_views
+
+        self.checks = tuple(checks)
+        lines = "; ".join(
+            f"✗ {view.label} ({view.check.rules}): {view.reason}" for view in check_views(checks)
+        )
+        super().__init__(
+            _(
+                "Not verified: %(count)s check(s) on this episode fail (C-VERIFY-1). %(checks)s. "
+                "Correct the order, or ask a physician to record an override with a second "
+                "physician's signature."
+            )
+            % {"count": len(self.checks), "checks": lines},
+            code="checks",
+        )
+
+
+def _audit_verify_refusal(refused, *, actor, order, action):
+    """After the rollback: a verification stopped by a check, or by content changed behind
+    the prescriber's signature, is on the record."""
+    if refused.code == "hash":
+        audit.record(
+            "signature_refused",
+            actor=actor,
+            obj=order,
+            patient_id=order.patient_id,
+            new={"action": action, "current_hash": order.content_hash()},
+            reason="content changed after signing",
+        )
+    elif refused.code == "checks":
+        audit.record(
+            "verify_refused",
+            actor=actor,
+            obj=order,
+            patient_id=order.patient_id,
+            new={
+                "action": action,
+                "checks": [
+                    {
+                        "check": c.key,
+                        "rules": list(c.rule_ids),
+                        "status": c.status,
+                        "reason": c.reason,
+                    }
+                    for c in refused.checks
+                ],
+            },
+            reason="C-VERIFY-1",
+        )
+
+
 @_records_cyc_stops
 def order_verify(*, order, actor, password):
     """A pharmacist verifies a signed order (password re-entered; not the prescriber).
 
-    Concurrency: the order row is locked and its status re-read under the lock, so of two
-    pharmacists verifying at once exactly one succeeds; the other is told who did.
+    C-VERIFY-1: refused while any check on the episode fails and no override covers it
+    (``infusion.verification``). Concurrency: the order row is locked and its status
+    re-read under the lock, so of two pharmacists verifying at once exactly one succeeds;
+    the other is told who did.
     """
     _require(actor, "infusion.verify_order")
     _require_ward(actor, order.patient)
     _check_password(actor, password, obj=order, action="order_verify")
     try:
-        return _order_verify_locked(order=order, actor=actor)
+        with transaction.atomic():
+            order = _verify_one(order, actor, _now())
+            reminders.episode_reminders_sync(order.episode, actor=actor)
+            _enqueue("prerender_order_sheet", order.episode_id)
     except ActionRefused as refused:
-        if refused.code == "hash":
-            # The order's content no longer matches what the prescriber signed: changed
-            # behind the signature. Auditors must see the attempt (after the rollback).
-            audit.record(
-                "signature_refused",
-                actor=actor,
-                obj=order,
-                patient_id=order.patient_id,
-                new={"action": "order_verify", "current_hash": order.content_hash()},
-                reason="content changed after signing",
-            )
+        _audit_verify_refusal(refused, actor=actor, order=order, action="order_verify")
         raise
+    return order
 
 
-def _order_verify_locked(*, order, actor):
+@_records_cyc_stops
+def orders_verify(*, episode, actor, password, reviewed):
+    """Verify the orders of one episode that the pharmacist ticked as reviewed, with one
+    password entry: one signature event per order, each bound to its content hash.
+
+    ``reviewed`` maps order pk → the version the pharmacist reviewed; an order changed
+    since (another version) or not waiting any more refuses the whole batch, and so does
+    any failing check (C-VERIFY-1). All or nothing.
+    """
+    _require(actor, "infusion.verify_order")
+    _require_ward(actor, episode.patient)
+    if not reviewed:
+        raise ActionRefused(
+            _("Tick each order you have reviewed, then verify."), code="none_reviewed"
+        )
+    _check_password(actor, password, obj=episode, action="orders_verify")
+    now = _now()
+    order = None
+    try:
+        with transaction.atomic():
+            orders = list(
+                Order.objects.filter(episode=episode, pk__in=list(reviewed)).order_by("pk")
+            )
+            if {o.pk for o in orders} != set(reviewed):
+                raise ActionRefused(
+                    _("An order you ticked is not an order of this episode."), code="state"
+                )
+            done = []
+            for order in orders:
+                order = _verify_one(order, actor, now, version=reviewed[order.pk])
+                done.append(order)
+            reminders.episode_reminders_sync(episode, actor=actor)
+            _enqueue("prerender_order_sheet", episode.pk)
+    except ActionRefused as refused:
+        if order is not None:
+            _audit_verify_refusal(refused, actor=actor, order=order, action="orders_verify")
+        raise
+    return done
+
+
+def _verify_one(order, actor, now, *, version=None):
+    """Verify one order inside the caller's transaction (row locked, state re-read)."""
+    order = _lock_order(order)
+    _not_cancelled(order.episode)
+    if order.status != OrderStatus.SIGNED:
+        verified = order.signatures.filter(
+            meaning=SignatureMeaning.VERIFIED, voided_at__isnull=True
+        ).first()
+        if verified is not None:
+            raise ActionRefused(
+                _("%(name)s already verified this order at %(time)s.")
+                % {"name": verified.signer_name, "time": _local(verified.signed_at)},
+                code="already_verified",
+            )
+        raise ActionRefused(
+            _("Only a signed order can be verified; this one is %(status)s.")
+            % {"status": order.get_status_display().lower()},
+            code="state",
+        )
+    if version is not None and order.version != version:
+        raise ActionRefused(
+            _("%(order)s changed after you reviewed it; review it again.")
+            % {"order": order.get_kind_display()},
+            code="stale",
+        )
+    prescribed = _prescriber_signature(order)
+    if prescribed is None or prescribed.content_hash != order.content_hash():
+        raise ActionRefused(
+            _("The order changed after it was signed; it must be signed again."),
+            code="hash",
+        )
+    if prescribed.signer_id == actor.pk:
+        raise ActionRefused(
+            _("You prescribed this order; another pharmacist must verify it."),
+            code="own_order",
+        )
+    if order.kind == OrderKind.CYCLOPHOSPHAMIDE:
+        _cyc_guard(order, order.scheduled_at, actor=actor, action="order_verify")
+    else:
+        # C-VERIFY-1: every check on the episode, whatever the order of the episode.
+        stops, _checks = verification.blocking_for(order.episode_id)
+        if stops:
+            raise ChecksFailed(stops)
+    signature = _sign(order, actor, SignatureMeaning.VERIFIED, now)
+    _transition(
+        order,
+        actor=actor,
+        action="order_verify",
+        new_status=OrderStatus.VERIFIED,
+        now=now,
+        extra={
+            "signature": signature.pk,
+            "meaning": signature.meaning,
+            "content_hash": signature.content_hash,
+        },
+    )
+    return order
+
+
+def check_override(*, episode, actor, check_key, reason, second_physician, second_password):
+    """C-VERIFY-1: a physician overrides a failing check of the episode with a written
+    reason and a second physician's password signature (not the actor, not a prescriber of
+    the episode's orders). Only a "failed" check can be overridden: a "refused" one (an
+    unreleased product, a dose above 5 × 10⁶/kg or the certificate's count, no consent…)
+    is corrected, never overridden. The override covers the check's current values."""
+    _require(actor, "infusion.add_checkoverride")
+    _require_ward(actor, episode.patient)
+    _not_cancelled(episode)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ActionRefused(
+            _("Give the reason for the override."),
+            code="reason",
+            field_errors={"reason": [_("Required.")]},
+        )
+    _stops, checks = verification.blocking_for(episode.pk)
+    check = next((c for c in checks if c.key == check_key), None)
+    if check is None:
+        raise ActionRefused(_("There is no such check on this episode."), code="check")
+    if check.status == "refused":
+        raise ActionRefused(
+            _("This check cannot be overridden (%(rules)s): correct the order or the record.")
+            % {"rules": check.rules},
+            code="not_overridable",
+        )
+    if check.status != "failed":
+        raise ActionRefused(
+            _("This check does not fail; there is nothing to override."), code="check"
+        )
+    _check_second_physician(
+        actor, second_physician, episode.patient, not_ids=verification.prescriber_ids(episode.pk)
+    )
+    _check_password(second_physician, second_password, obj=episode, action="check_override")
     now = _now()
     with transaction.atomic():
-        order = _lock_order(order)
-        _not_cancelled(order.episode)
-        if order.status != OrderStatus.SIGNED:
-            verified = order.signatures.filter(
-                meaning=SignatureMeaning.VERIFIED, voided_at__isnull=True
-            ).first()
-            if verified is not None:
-                raise ActionRefused(
-                    _("%(name)s already verified this order at %(time)s.")
-                    % {"name": verified.signer_name, "time": _local(verified.signed_at)},
-                    code="already_verified",
-                )
-            raise ActionRefused(
-                _("Only a signed order can be verified; this one is %(status)s.")
-                % {"status": order.get_status_display().lower()},
-                code="state",
-            )
-        prescribed = _prescriber_signature(order)
-        if prescribed is None or prescribed.content_hash != order.content_hash():
-            raise ActionRefused(
-                _("The order changed after it was signed; it must be signed again."),
-                code="hash",
-            )
-        if prescribed.signer_id == actor.pk:
-            raise ActionRefused(
-                _("You prescribed this order; another pharmacist must verify it."),
-                code="own_order",
-            )
-        if order.kind in (OrderKind.MSC_IV, OrderKind.MSC_INTRATHECAL):
-            if order.episode.release_status != "released":
-                raise ActionRefused(
-                    _(
-                        "The product is not released (certificate of analysis: %(status)s); "
-                        "it cannot be verified (B-QC-1…5)."
-                    )
-                    % {"status": order.episode.release_status},
-                    code="release",
-                )
-        if order.kind == OrderKind.CYCLOPHOSPHAMIDE:
-            _cyc_guard(order, order.scheduled_at, actor=actor, action="order_verify")
-        signature = _sign(order, actor, SignatureMeaning.VERIFIED, now)
-        _transition(
-            order,
+        episode = _lock_episode(episode)
+        override = _record_override(
+            episode,
+            check,
+            action="check_override",
             actor=actor,
-            action="order_verify",
-            new_status=OrderStatus.VERIFIED,
+            second=second_physician,
+            reason=reason,
             now=now,
-            extra={
-                "signature": signature.pk,
-                "meaning": signature.meaning,
-                "content_hash": signature.content_hash,
-            },
         )
-        reminders.episode_reminders_sync(order.episode, actor=actor)
-        _enqueue("prerender_order_sheet", order.episode_id)
-    return order
+        _enqueue("prerender_order_sheet", episode.pk)
+    return override
 
 
 def order_reject(*, order, actor, reason):
@@ -1091,9 +1825,26 @@ def _has_hold_override(order):
 
 
 def _cyc_guard(order, at, *, actor, action):
-    """Refuse (and audit the stop) unless `at` is outside every hold or overridden."""
+    """Refuse (and audit the stop) unless `at` is outside every hold (B-CYC-1) or the
+    order's override authorised it: an override covers its scheduled time only, so `at`
+    more than CYC_OVERRIDE_TOLERANCE_MINUTES before it is refused (C-CYC-2). Exactly the
+    tolerance before is still allowed; any time after the scheduled one is too."""
     check = cyclophosphamide_order_check(patient=order.patient, at=at)
-    if check.allowed or _has_hold_override(order):
+    if _has_hold_override(order) and order.scheduled_at is not None:
+        earliest = order.scheduled_at - timedelta(
+            minutes=django_settings.CYC_OVERRIDE_TOLERANCE_MINUTES
+        )
+        if at < earliest:
+            raise CycEarly(
+                order=order,
+                at=at,
+                earliest=earliest,
+                hold_until=check.hold_until,
+                actor=actor,
+                action=action,
+            )
+        return check
+    if check.allowed:
         return check
     raise CycStopped(check, actor=actor, patient=order.patient, order=order, action=action)
 
@@ -1133,7 +1884,7 @@ def cyclophosphamide_order_create(
             )
             stop.record()
             raise stop
-        _check_second_physician(actor, second_physician, episode)
+        _check_second_physician(actor, second_physician, episode.patient)
         _check_password(second_physician, second_password, obj=episode, action="cyc_hold_override")
     if check.warnings and not acknowledged:
         raise ActionRefused(check.message, code="acknowledgement_required", findings=check.warnings)
@@ -1194,17 +1945,25 @@ def cyclophosphamide_order_create(
     return order
 
 
-def _check_second_physician(actor, second, episode):
+def _check_second_physician(actor, second, patient, *, not_ids=()):
+    """The co-signer of an override (B-CYC-1, C-OVR-1, C-VERIFY-1): an active physician of
+    the patient's ward with the co-sign permission, neither the actor nor ``not_ids`` (the
+    episode's prescribers)."""
     if (
         second is None
+        or actor is None
         or second.pk == actor.pk
+        or second.pk in set(not_ids)
         or not second.is_active
         or second.role != Role.PHYSICIAN
-        or second.ward_id != episode.patient.ward_id
+        or second.ward_id != patient.ward_id
         or not second.has_perm("infusion.override_cyclophosphamide_hold")
     ):
         raise ActionRefused(
-            _("The override needs a second physician of this ward (not the prescriber)."),
+            _(
+                "The override needs a second physician of this ward who is neither you nor "
+                "the prescriber."
+            ),
             code="second_physician",
         )
 

@@ -11,6 +11,9 @@ urlpatterns = [
     path("episodes/<int:pk>/edit/", views.episode_edit, name="episode_edit"),
     path("episodes/<int:pk>/cancel/", views.episode_cancel, name="episode_cancel"),
     path("episodes/<int:pk>/sign/", views.episode_sign_all, name="episode_sign_all"),
+    path("episodes/<int:pk>/consent/", views.consent_record, name="consent_record"),
+    path("episodes/<int:pk>/consent/scan/", views.consent_scan, name="consent_scan"),
+    path("episodes/<int:pk>/follow-up/", views.episode_follow_up, name="episode_follow_up"),
     path(
         "episodes/<int:pk>/cyclophosphamide/",
         views.cyclophosphamide_new,
@@ -25,6 +28,8 @@ urlpatterns = [
     path("episodes/<int:pk>/timeline.svg", views.timeline_svg, name="timeline_svg"),
     path("orders/<int:pk>/sign/", views.order_sign, name="order_sign"),
     path("orders/<int:pk>/verify/", views.order_verify, name="order_verify"),
+    path("episodes/<int:pk>/verify/", views.episode_verify, name="episode_verify"),
+    path("episodes/<int:pk>/override/", views.check_override, name="check_override"),
     path("orders/<int:pk>/reject/", views.order_reject, name="order_reject"),
     path("orders/<int:pk>/cancel/", views.order_cancel, name="order_cancel"),
     path("orders/<int:pk>/edit/", views.order_edit, name="order_edit"),

@@ -9,27 +9,30 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
-from django.http import HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.access import get_patient_for_user, require_perm
 from core.models import Role
 from core.pdf import render_pdf
 
-from . import selectors, services, timeline
+from . import selectors, services, timeline, verification
 from .forms import (
     AdministerForm,
     ChartTimeForm,
+    CheckOverrideForm,
     ConfirmForm,
+    ConsentForm,
     CyclophosphamideForm,
     EndForm,
     EpisodeForm,
+    FollowUpForm,
     OrderEditForm,
     PasswordForm,
     RateForm,
@@ -92,6 +95,8 @@ RECORD_ITEM_LABELS = {
     "platelets": gettext_lazy("latest platelet count"),
     "date_of_birth": gettext_lazy("date of birth"),
     "sex": gettext_lazy("sex"),
+    "consent": gettext_lazy("informed consent record (B-CONSENT-1)"),
+    "prior_infusion": gettext_lazy("earlier MSC infusion (B-REP-1)"),
 }
 
 
@@ -127,7 +132,7 @@ def _episode_form_page(request, *, patient, episode=None):
     editing = episode is not None
     if request.method == "POST":
         form = EpisodeForm(request.POST, editing=editing)
-        confirm = ConfirmForm(request.POST, editing=editing)
+        confirm = ConfirmForm(request.POST, editing=editing, actor=request.user)
     else:
         initial = (
             EpisodeForm.initial_from_document(episode.plan_input, episode.product_lot)
@@ -135,12 +140,14 @@ def _episode_form_page(request, *, patient, episode=None):
             else {"drop_factor_gtt_per_ml": 20, "antiplatelet_dose_mg": 100}
         )
         form = EpisodeForm(initial=initial, editing=editing)
-        confirm = ConfirmForm(editing=editing)
+        confirm = ConfirmForm(editing=editing, actor=request.user)
     preview = refusal = None
     status = 200
     if request.method == "POST" and form.is_valid() and confirm.is_valid():
         data = form.episode_data()
-        preview = services.episode_preview(patient=patient, data=data)
+        # A change keeps the episode's consent (B-CONSENT-1) in the plan it previews.
+        consent = services.consent_of(episode) if editing else None
+        preview = services.episode_preview(patient=patient, data=data, consent=consent)
         if preview.errors:
             _apply_errors(form, InvalidPlanInput(preview.errors))
             status = 400
@@ -151,6 +158,8 @@ def _episode_form_page(request, *, patient, episode=None):
                     "data": data,
                     "override_reason": confirm.cleaned_data["override_reason"],
                     "acknowledged": confirm.cleaned_data["acknowledge"],
+                    "second_physician": confirm.cleaned_data["second_physician"],
+                    "second_password": confirm.cleaned_data["second_password"],
                 }
                 if editing:
                     episode = services.episode_update(
@@ -177,6 +186,8 @@ def _episode_form_page(request, *, patient, episode=None):
         "refusal": refusal,
         "editing": editing,
         "record": preview.record if preview else record_values(patient),
+        # One active episode per patient: the page points to it (the service refuses).
+        "active_episode": None if editing else selectors.active_episode(patient),
     }
     if request.htmx and request.htmx.target == "plan-preview":
         return render(request, "infusion/episode_form.html#plan-preview", context, status=200)
@@ -252,7 +263,39 @@ def _next(request, default):
 @require_perm("infusion.view_episode")
 def episode_detail(request, pk):
     episode = selectors.get_episode_for_user(request.user, pk)
+    return render(request, "infusion/episode_detail.html", _episode_context(request, episode))
+
+
+def _episode_context(
+    request,
+    episode,
+    *,
+    follow_up_form=None,
+    alert=None,
+    alert_ok=False,
+    override_form=None,
+    override_alert=None,
+    override_ok=False,
+):
     orders = selectors.episode_orders(episode)
+    checks, overrides = verification.episode_check_views(episode.pk)
+    can_override = (
+        request.user.has_perm("infusion.add_checkoverride")
+        and episode.status != EpisodeStatus.CANCELLED
+    )
+    if can_override:
+        for c in checks:
+            if c.status != "failed":
+                continue
+            key = c.check.key
+            bound = override_form is not None and override_form.data.get("check_key") == key
+            c.form = (
+                override_form
+                if bound
+                else CheckOverrideForm(
+                    actor=request.user, initial={"check_key": key}, auto_id=f"ovr-{key}-%s"
+                )
+            )
     plan = episode.plan
     user = request.user
     context = {
@@ -269,8 +312,185 @@ def episode_detail(request, pk):
         "can_change": user.has_perm("infusion.change_episode")
         and episode.status == EpisodeStatus.PLANNED,
         "has_drafts": any(o.status == OrderStatus.DRAFT for o in orders),
+        # B-REP-1: the response and relapse are documented on an infused episode.
+        "can_follow_up": user.has_perm("infusion.change_episode")
+        and episode.status == EpisodeStatus.INFUSED,
+        "follow_up_form": follow_up_form or FollowUpForm(initial=FollowUpForm.initial_for(episode)),
+        "follow_up_alert": alert,
+        "follow_up_ok": alert_ok,
+        # C-VERIFY-1: what the pharmacist's verification enforces, and the overrides.
+        "checks": checks,
+        "overrides": overrides,
+        "can_override": can_override,
+        "override_alert": override_alert,
+        "override_ok": override_ok,
     }
-    return render(request, "infusion/episode_detail.html", context)
+    context.update(_consent_context(request, episode))  # B-CONSENT-1: the consent panel
+    return context
+
+
+@login_required
+@require_POST
+@require_perm("infusion.add_checkoverride")
+def check_override(request, pk):
+    """C-VERIFY-1: a physician overrides a failing check with a reason and a second
+    physician's password signature. The form keeps what was typed (not the password)."""
+    episode = selectors.get_episode_for_user(request.user, pk)
+    key = request.POST.get("check_key", "")[:30]
+    form = CheckOverrideForm(request.POST, actor=request.user, auto_id=f"ovr-{key}-%s")
+    status, alert = 400, _("Check the values.")
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.check_override(
+                episode=episode,
+                actor=request.user,
+                check_key=data["check_key"],
+                reason=data["reason"],
+                second_physician=data["second_physician"],
+                second_password=data["second_password"],
+            )
+        except ActionRefused as exc:
+            for name, errors in exc.field_errors.items():
+                for error in errors:
+                    form.add_error(name if name in form.fields else None, error)
+            status, alert = 409, exc.message
+        else:
+            messages.success(
+                request, _("Override recorded; the check no longer stops verification.")
+            )
+            return redirect(reverse("infusion:episode_detail", args=[pk]) + "#checks")
+    context = _episode_context(
+        request, episode, override_form=form, override_alert=alert, override_ok=False
+    )
+    return render(request, "infusion/episode_detail.html", context, status=status)
+
+
+@login_required
+@require_POST
+@require_perm("infusion.change_episode")
+def episode_follow_up(request, pk):
+    """B-REP-1: a physician documents the response to the infusion and a later relapse."""
+    episode = selectors.get_episode_for_user(request.user, pk)
+    form = FollowUpForm(request.POST)
+    status, alert, ok = 400, _("Check the values."), False
+    if form.is_valid():
+        try:
+            services.episode_follow_up_record(
+                episode=episode, actor=request.user, **form.cleaned_data
+            )
+        except ActionRefused as exc:
+            for name, errors in exc.field_errors.items():
+                for error in errors:
+                    form.add_error(name if name in form.fields else None, error)
+            status, alert = 409, exc.message
+        else:
+            done = _("Response and relapse recorded (B-REP-1).")
+            if not request.htmx:
+                messages.success(request, done)
+                return redirect(reverse("infusion:episode_detail", args=[pk]) + "#follow-up")
+            episode.refresh_from_db()
+            form = FollowUpForm(initial=FollowUpForm.initial_for(episode))
+            status, alert, ok = 200, done, True
+    context = _episode_context(request, episode, follow_up_form=form, alert=alert, alert_ok=ok)
+    if request.htmx:  # htmx swaps 200 answers only: the form comes back with its errors
+        return render(request, "infusion/episode_detail.html#follow-up-record", context)
+    return render(request, "infusion/episode_detail.html", context, status=status)
+
+
+# --- Informed consent (B-CONSENT-1) ----------------------------------------------------
+
+
+def _consent_context(request, episode, *, form=None, alert=None, ok=False):
+    """The consent panel of the episode page: the record, the site's ethics approval and,
+    for a physician, the form to record (or correct) it."""
+    consent = services.consent_of(episode)
+    user = request.user
+    can_consent = (
+        user.has_perm("infusion.add_consent")
+        and (consent is None or user.has_perm("infusion.change_consent"))
+        and episode.status in (EpisodeStatus.PLANNED, EpisodeStatus.IN_PROGRESS)
+    )
+    if can_consent and form is None:
+        form = ConsentForm(
+            ward_id=episode.patient.ward_id,
+            correcting=consent is not None,
+            initial=ConsentForm.initial_for(consent, user),
+        )
+    return {
+        "consent": consent,
+        "can_consent": can_consent,
+        "consent_form": form,
+        "consent_alert": alert,
+        "consent_ok": ok,
+        "ethics_approval_number": settings.ETHICS_APPROVAL_NUMBER,
+    }
+
+
+@login_required
+@require_POST
+@require_perm("infusion.add_consent")
+def consent_record(request, pk):
+    """B-CONSENT-1: a physician records the informed consent (or corrects it, with a
+    reason). The form keeps what was typed and shows the errors; never a 500."""
+    episode = selectors.get_episode_for_user(request.user, pk)
+    existing = services.consent_of(episode)
+    form = ConsentForm(
+        request.POST,
+        request.FILES,
+        ward_id=episode.patient.ward_id,
+        correcting=existing is not None,
+    )
+    status, alert, ok = 400, _("Check the values."), False
+    if form.is_valid():
+        try:
+            services.consent_record(episode=episode, actor=request.user, **form.cleaned_data)
+        except ActionRefused as exc:
+            for name, errors in exc.field_errors.items():
+                for error in errors:
+                    form.add_error(name if name in form.fields else None, error)
+            status, alert = 409, exc.message
+        else:
+            done = _("Consent recorded (B-CONSENT-1).")
+            if not request.htmx:
+                messages.success(request, done)
+                return redirect(reverse("infusion:episode_detail", args=[pk]) + "#consent")
+            episode.refresh_from_db()
+            form, status, alert, ok = None, 200, done, True
+    context = _episode_context(request, episode)
+    context.update(_consent_context(request, episode, form=form, alert=alert, ok=ok))
+    if request.htmx:  # htmx swaps 200 answers only: the form comes back with its errors
+        return render(request, "infusion/episode_detail.html#consent-panel", context)
+    return render(request, "infusion/episode_detail.html", context, status=status)
+
+
+@login_required
+@require_GET
+@require_perm("infusion.view_consent")
+def consent_scan(request, pk):
+    """The scanned consent form, as a download: only through the episode's access check
+    (another ward's episode is a 404), never cached."""
+    episode = selectors.get_episode_for_user(request.user, pk)
+    consent = services.consent_of(episode)
+    if consent is None or not consent.scan:
+        raise Http404("no scanned consent form")
+    try:
+        handle = consent.scan.open("rb")
+    except FileNotFoundError as exc:
+        raise Http404("the scanned consent form is missing") from exc
+    extension = consent.scan.name.rsplit(".", 1)[-1].lower()
+    response = FileResponse(
+        handle,
+        as_attachment=True,
+        filename=f"consent-episode-{episode.pk}.{extension}",
+        content_type=SCAN_CONTENT_TYPES.get(extension, "application/octet-stream"),
+    )
+    response["Cache-Control"] = "no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+SCAN_CONTENT_TYPES = {"pdf": "application/pdf", "jpg": "image/jpeg", "png": "image/png"}
 
 
 # --- Orders ----------------------------------------------------------------------------
@@ -358,16 +578,20 @@ def order_edit(request, pk):
     )
 
 
-def _queue_item_response(request, order, alert, ok):
-    """After verify/reject from the queue: the episode's card (htmx) or the queue page."""
+def _queue_item_response(request, order, alert, ok, *, episode_id=None):
+    """After verify/reject from the queue: the episode's card (htmx), with the page
+    header's count of waiting episodes swapped out of band, or the queue page."""
+    episode_id = episode_id or order.episode_id
     if request.htmx:
-        item = selectors.pharmacy_queue_item(request.user, order.episode_id)
+        item = selectors.pharmacy_queue_item(request.user, episode_id)
         context = {
             "item": item,
-            "episode_id": order.episode_id,
+            "episode_id": episode_id,
             "alert": alert,
             "alert_ok": ok,
             "can_verify": True,
+            "oob_count": True,
+            "total": selectors.queue_total(request.user),
         }
         return render(request, "infusion/queue.html#queue-item", context)
     (messages.success if ok else messages.error)(request, alert)
@@ -389,6 +613,52 @@ def order_verify(request, pk):
     except ActionRefused as exc:
         return _queue_item_response(request, order, exc.message, False)
     return _queue_item_response(request, order, _("Order verified."), True)
+
+
+def _reviewed(values):
+    """The ticked ``pk:version`` values as {pk: version}; None when one is malformed."""
+    out = {}
+    for value in values:
+        pk, sep, version = value.partition(":")
+        if not (sep and pk.isascii() and pk.isdigit() and version.isascii() and version.isdigit()):
+            return None
+        if len(pk) > 18 or len(version) > 9:
+            return None
+        out[int(pk)] = int(version)
+    return out
+
+
+@login_required
+@require_POST
+@require_perm("infusion.verify_order")
+def episode_verify(request, pk):
+    """Verify the ticked orders of an episode with one password (C-VERIFY-1 applies)."""
+    episode = selectors.get_episode_for_user(request.user, pk)
+    form = PasswordForm(request.POST)
+    reviewed = _reviewed(request.POST.getlist("reviewed"))
+
+    def answer(alert, ok):
+        return _queue_item_response(request, None, alert, ok, episode_id=episode.pk)
+
+    if reviewed is None:
+        return answer(_("The ticked orders could not be read; reload the page."), False)
+    if not reviewed:
+        return answer(_("Tick each order you have reviewed, then verify."), False)
+    if not form.is_valid():
+        return answer(_("Enter your password to verify."), False)
+    try:
+        done = services.orders_verify(
+            episode=episode,
+            actor=request.user,
+            password=form.cleaned_data["password"],
+            reviewed=reviewed,
+        )
+    except ActionRefused as exc:
+        return answer(exc.message, False)
+    return answer(
+        ngettext("%(n)s order verified.", "%(n)s orders verified.", len(done)) % {"n": len(done)},
+        True,
+    )
 
 
 @login_required
@@ -485,6 +755,11 @@ def _chart_context(request, episode, *, forms=None, alert=None, alert_ok=False, 
         "state": state,
         "msc": msc,
         "mar": selectors.mar_lines(orders),
+        # C-VERIFY-1 / C-OVR-1: the overrides this episode's orders were verified under.
+        "overrides": [
+            (verification.override_label(o), o)
+            for o in verification.live_overrides([episode.pk])[episode.pk]
+        ],
         "vitals": selectors.vitals_rows(episode),
         "ranges": selectors.vital_ranges(),
         "reactions": reactions,
@@ -752,7 +1027,11 @@ def _pdf(request, template, context, filename):
 
 def pdf_context(episode):
     orders = selectors.episode_orders(episode)
+    checks, overrides = verification.episode_check_views(episode.pk)
     return {
+        # C-VERIFY-1 / C-OVR-1: the checks and the overrides, on every printed record.
+        "checks": checks,
+        "overrides": overrides,
         "episode": episode,
         "patient": episode.patient,
         "plan": episode.plan,
@@ -763,6 +1042,9 @@ def pdf_context(episode):
         "reactions": list(episode.reactions.select_related("recorded_by")),
         "sae_reports": list(episode.sae_reports.select_related("reported_by", "reaction")),
         "rate_steps": list(episode.rate_steps.select_related("recorded_by")),
+        # B-CONSENT-1 and B-SITE-1 on the order sheet.
+        "consent": services.consent_of(episode),
+        "ethics_approval_number": settings.ETHICS_APPROVAL_NUMBER,
     }
 
 

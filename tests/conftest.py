@@ -16,6 +16,16 @@ def _postgres_only(request):
         pytest.exit("Database tests must run on PostgreSQL: use scripts/test.", returncode=2)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_media(tmp_path_factory):
+    # Uploaded files (scanned consent forms, B-CONSENT-1) go to a directory of the test
+    # run, never to the app's var/media.
+    from django.test import override_settings
+
+    with override_settings(MEDIA_ROOT=tmp_path_factory.mktemp("media")):
+        yield
+
+
 @pytest.fixture
 def ward_a(db):
     return make_ward("ward-a", "Ward A")

@@ -29,8 +29,8 @@ Ward settings go in ``ProtocolSettings`` (validated on construction). A worked e
 is in ``docs/examples/infusion/``.
 
 The rule functions can also be called one by one: ``assess_candidacy``, ``dose_check``,
-``route_plan``, ``release_check``, ``check_infusion_window``, ``check_out_of_fridge``,
-``rate_plan``, ``premedication``, ``antiplatelet_course``, ``cyc_allowed_at``,
+``route_plan``, ``release_check``, ``consent_check``, ``site_check``,
+``check_infusion_window``, ``check_out_of_fridge``, ``rate_plan``, ``premedication``, ``antiplatelet_course``, ``cyc_allowed_at``,
 ``follow_up_plan``, ``repeat_infusion_eligibility``. Datetimes must be timezone-aware
 (``NaiveDatetimeError`` otherwise); clinical numbers are ``Decimal`` or ``int``.
 """
@@ -83,6 +83,7 @@ from .plan import (
     TimelineEvent,
     build_plan,
 )
+from .prerequisites import ConsentInput, consent_check, site_check
 from .protocol_settings import DEFAULT_SETTINGS, ProtocolSettings, ProtocolSettingsError
 from .rate_plan import MAX_FEASIBLE_VOLUME_ML, RatePhase, RatePlan, rate_plan
 from .release import CertificateOfAnalysis, QcItem, ReleaseResult, release_check
@@ -101,6 +102,7 @@ __all__ = [
     "CandidacyResult",
     "CertificateOfAnalysis",
     "ColdChainCheck",
+    "ConsentInput",
     "CycDecision",
     "DoseResult",
     "FieldError",
@@ -132,6 +134,7 @@ __all__ = [
     "check_infusion_window",
     "check_out_of_fridge",
     "cold_chain_window",
+    "consent_check",
     "end_status",
     "continuing_medication",
     "cyc_allowed_at",
@@ -153,5 +156,6 @@ __all__ = [
     "room_temperature_window",
     "route_plan",
     "rule_citation",
+    "site_check",
     "validate_plan_input",
 ]

@@ -31,6 +31,7 @@ from .findings import Serializable
 from .follow_up import PriorInfusion
 from .medication import ANTIPLATELET_DOSE_MAX_MG, ANTIPLATELET_DOSE_MIN_MG, PlateletCount
 from .plan import InfusionPlan, OrderInput, PatientInput, PlanInput, ProductInput, build_plan
+from .prerequisites import CONSENTERS, ConsentInput
 from .protocol_settings import DEFAULT_SETTINGS, ProtocolSettings
 from .release import MICROBIOLOGY, NEGATIVE_MARKERS, POSITIVE_MARKERS, CertificateOfAnalysis
 from .timeutil import load_zone
@@ -211,6 +212,20 @@ class _Reader:
             return value
         self.error(_join(path, key), f"must be one of {', '.join(choices)} or null")
         return None
+
+    def text(self, parent: Mapping, key: str, path: str, *, max_length: int) -> str | None:
+        """A string, stripped; None when absent, null or blank."""
+        value = parent.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            self.error(_join(path, key), "must be a string or null")
+            return None
+        value = value.strip()
+        if len(value) > max_length:
+            self.error(_join(path, key), f"must be at most {max_length} characters")
+            return None
+        return value or None
 
     def date(self, parent: Mapping, key: str, path: str, *, required: bool = False) -> date | None:
         path = _join(path, key)
@@ -421,6 +436,8 @@ def _parse(doc: Any) -> tuple[PlanInput | None, list[FieldError]]:
             o: r.choice(micro_doc, o, c + ".microbiology", ("negative", "positive"))
             for o in MICROBIOLOGY
         },
+        issuer=r.text(cert_doc, "issuer", c, max_length=200),
+        third_party_retest=r.boolean(cert_doc, "third_party_retest", c),
     )
     msc_source = r.choice(
         product_doc,
@@ -451,6 +468,25 @@ def _parse(doc: Any) -> tuple[PlanInput | None, list[FieldError]]:
         actual_infusion_end=r.datetime(order_doc, "actual_infusion_end", o),
     )
 
+    # B-CONSENT-1: null or absent = not recorded (yet); an object must be complete.
+    consent = None
+    consent_doc = root.get("consent")
+    if isinstance(consent_doc, Mapping):
+        consenter = r.choice(consent_doc, "consenter", "consent", CONSENTERS)
+        consented_on = r.date(consent_doc, "consented_on", "consent", required=True)
+        form_version = r.text(consent_doc, "form_version", "consent", max_length=60)
+        if consent_doc.get("consenter") is None:
+            r.error("consent.consenter", "is required")
+        raw_version = consent_doc.get("form_version")
+        if form_version is None and (raw_version is None or isinstance(raw_version, str)):
+            r.error("consent.form_version", "is required")  # absent, null or blank
+        if consented_on is not None and dob is not None and consented_on < dob:
+            r.error("consent.consented_on", "is before the patient's date of birth")
+        if consenter is not None and consented_on is not None and form_version is not None:
+            consent = ConsentInput(consenter, consented_on, form_version)
+    elif consent_doc is not None:
+        r.error("consent", "must be an object {consenter, consented_on, form_version} or null")
+
     if dob is not None and planned_start is not None and zone is not None:
         if dob > planned_start.astimezone(zone).date():
             r.error("patient.date_of_birth", "is after the planned infusion day")
@@ -473,6 +509,7 @@ def _parse(doc: Any) -> tuple[PlanInput | None, list[FieldError]]:
             certificate=certificate,
         ),
         order=OrderInput(planned_start=planned_start, **order_fields),
+        consent=consent,
     )
     return plan_input, []
 

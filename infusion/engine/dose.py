@@ -23,6 +23,9 @@ from .protocol_settings import DEFAULT_SETTINGS, ProtocolSettings
 
 CELLS_PER_KG_MIN = 1_000_000  # B-DOSE-1, R3
 CELLS_PER_KG_MAX = 2_000_000
+# C-DOSE-1: above this the order is refused outright (no override); between the B-DOSE-1
+# maximum and this, a pharmacist verifies only with a two-physician override (C-VERIFY-1).
+CELLS_PER_KG_HARD_MAX = 5_000_000
 INTRATHECAL_CELLS = 1_000_000  # B-ROUTE-2, §3.5
 CONSCIOUSNESS_STATES = ("clear", "impaired")
 
@@ -56,7 +59,7 @@ def _e6(cells: int | Fraction) -> str:
     return format(decimal.normalize(), "f")
 
 
-def _per_kg_display(per_kg: Fraction, flag: str) -> Decimal:
+def per_kg_rounded(per_kg: Fraction, flag: str) -> Decimal:
     exact = Decimal(per_kg.numerator) / Decimal(per_kg.denominator)
     if flag == "above":
         rounding = ROUND_CEILING
@@ -72,7 +75,11 @@ def dose_check(
     infusion_date: date,
     ordered_cells: int | None = None,
     settings: ProtocolSettings = DEFAULT_SETTINGS,
+    certified_cells: int | None = None,
 ) -> DoseResult:
+    """B-DOSE-1 range check of ``ordered_cells`` for ``weight`` on ``infusion_date``, and
+    the C-DOSE-1 refusals: above 5 × 10⁶/kg, or above the product certificate's measured
+    cell count (``certified_cells``, B-QC-4), the dose is refused (a "block" finding)."""
     kg = weight.kg
     if not isinstance(kg, Decimal) or not kg.is_finite() or kg <= 0:
         raise ValueError(f"weight kg must be a positive finite Decimal, got {kg!r}")
@@ -148,7 +155,7 @@ def dose_check(
             flag = "above"
         else:
             flag = "within"
-        per_kg_display = _per_kg_display(per_kg, flag)
+        per_kg_display = per_kg_rounded(per_kg, flag)
         params = {**range_params, "cells_e6": _e6(ordered_cells), "per_kg": per_kg_display}
         if flag == "within":
             findings.append(
@@ -189,6 +196,8 @@ def dose_check(
                     params,
                 )
             )
+    if ordered_cells is not None:
+        findings.extend(_hard_limits(ordered_cells, kg_exact, certified_cells))
     return DoseResult(
         weight_kg=kg,
         weight_measured_on=weight.measured_on,
@@ -201,6 +210,49 @@ def dose_check(
         flag=flag,
         findings=tuple(findings),
     )
+
+
+def _hard_limits(
+    ordered_cells: int, kg_exact: Fraction, certified_cells: int | None
+) -> list[Finding]:
+    """C-DOSE-1: the refusals no override can lift."""
+    out = []
+    hard_max = kg_exact * CELLS_PER_KG_HARD_MAX
+    if ordered_cells > hard_max:
+        per_kg = Fraction(ordered_cells) / kg_exact / 1_000_000
+        out.append(
+            make_finding(
+                "C-DOSE-1",
+                "refused",
+                "block",
+                gettext_noop(
+                    "Refused: %(cells_e6)s × 10⁶ cells is %(per_kg)s × 10⁶/kg, above the "
+                    "absolute maximum of 5 × 10⁶/kg (%(hard_max_e6)s × 10⁶ cells for %(kg)s kg). "
+                    "Correct the dose."
+                ),
+                {
+                    "cells_e6": _e6(ordered_cells),
+                    "per_kg": per_kg_rounded(per_kg, "above"),
+                    "hard_max_e6": _e6(hard_max),
+                    "kg": Decimal(kg_exact.numerator) / Decimal(kg_exact.denominator),
+                },
+            )
+        )
+    if certified_cells is not None and ordered_cells > certified_cells:
+        out.append(
+            make_finding(
+                "C-DOSE-1",
+                "above_certificate",
+                "block",
+                gettext_noop(
+                    "Refused: %(cells_e6)s × 10⁶ cells is more than the product holds "
+                    "(%(certified_e6)s × 10⁶ cells measured on its certificate, B-QC-4). "
+                    "Correct the dose."
+                ),
+                {"cells_e6": _e6(ordered_cells), "certified_e6": _e6(certified_cells)},
+            )
+        )
+    return out
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,7 @@ from .medication import (
     monitoring_instructions,
     premedication,
 )
+from .prerequisites import ConsentInput, consent_check, site_check
 from .protocol_settings import DEFAULT_SETTINGS, ProtocolSettings
 from .rate_plan import RatePlan, rate_plan
 from .release import CertificateOfAnalysis, ReleaseResult, release_check
@@ -107,6 +108,7 @@ class PlanInput:
     patient: PatientInput
     product: ProductInput
     order: OrderInput
+    consent: ConsentInput | None = None  # B-CONSENT-1; None = not recorded (yet)
 
 
 # --- Output ----------------------------------------------------------------------------
@@ -158,6 +160,8 @@ class InfusionPlan(Serializable):
     continuing_medication: Finding
     follow_up: tuple[FollowUpItem, ...]
     repeat_infusion: RepeatEligibility | None
+    consent: Finding  # B-CONSENT-1
+    site: Finding  # B-SITE-1: the certificate's issuer, third-party re-test
     timeline: tuple[TimelineEvent, ...]
     settings: ProtocolSettings
 
@@ -166,6 +170,8 @@ class InfusionPlan(Serializable):
         """Every finding of the plan, section by section."""
         out: list[Finding] = [
             *self.candidacy.findings,
+            self.consent,
+            self.site,
             *self.dose.findings,
             *self.route.findings,
             *self.product_release.findings,
@@ -310,7 +316,13 @@ def build_plan(inputs: PlanInput, settings: ProtocolSettings = DEFAULT_SETTINGS)
             sex=patient.sex,
         )
     )
-    dose = dose_check(patient.weight, infusion_date, order.dose_cells, settings)
+    dose = dose_check(
+        patient.weight,
+        infusion_date,
+        order.dose_cells,
+        settings,
+        certified_cells=product.certificate.cell_count_measured,
+    )
     route = route_plan(patient.involvement.cns, patient.consciousness)
     release = release_check(product.certificate)
     rates = rate_plan(product.suspension_volume_ml, order.drop_factor_gtt_per_ml, settings)
@@ -499,6 +511,8 @@ def build_plan(inputs: PlanInput, settings: ProtocolSettings = DEFAULT_SETTINGS)
         continuing_medication=continuing_medication(),
         follow_up=follow_up,
         repeat_infusion=repeat,
+        consent=consent_check(inputs.consent),
+        site=site_check(product.certificate),
         timeline=timeline.sorted(),
         settings=settings,
     )

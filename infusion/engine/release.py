@@ -45,6 +45,10 @@ class CertificateOfAnalysis:
     cell_count_measured: int | None = None
     cell_count_labelled: int | None = None
     microbiology: Mapping[str, str | None] = field(default_factory=dict)  # "negative"/"positive"
+    # B-SITE-1 (read by prerequisites.site_check, never by the release check): who issued
+    # the certificate, and whether it is a third party's quality re-test of the product.
+    issuer: str | None = None
+    third_party_retest: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""The rule registry: every Part B rule ID of ``shared/clinical-rules.md``.
+"""The rule registry: every Part B rule ID of ``shared/clinical-rules.md``, and the Part C
+(workflow-safety) rules that the infusion module enforces.
 
 Each rule carries the consensus recommendation number and GRADE grade from its Table 3
 (R1–R10) where the rule rests on one, and the source section. Findings take their
@@ -134,6 +135,19 @@ RULES: dict[str, Rule] = {
         ),
         _rule("B-CI-2", gettext_noop("Pregnancy and lactation"), "§3.12④"),
         _rule("B-CI-3", gettext_noop("Tumour"), "§3.12⑤"),
+        # Before any order: consent and the site's prerequisites
+        _rule(
+            "B-CONSENT-1",
+            gettext_noop("Informed consent on the ethics-approved form, recorded before signing"),
+            "basic principle ①; §2.1",
+        ),
+        _rule(
+            "B-SITE-1",
+            gettext_noop(
+                "Ethics approval, GMP manufacture and third-party quality re-test of the product"
+            ),
+            "§2.1, §2.2",
+        ),
         # Product release
         _rule("B-QC-1", gettext_noop("Adherent growth and tri-lineage differentiation"), "§2.2"),
         _rule(
@@ -206,8 +220,32 @@ RULES: dict[str, Rule] = {
         _rule("B-FU-2", gettext_noop("Laboratory monitoring"), "§4.2"),
         _rule("B-FU-3", gettext_noop("Repeat biopsy and imaging"), "§4.2"),
         _rule("B-FU-4", gettext_noop("Maintenance treatment"), "§4.2"),
+        # Part C: workflow safety (product decisions of 2026-12-07, not in the sources).
+        _rule(
+            "C-VERIFY-1",
+            gettext_noop("No verification while a check on the episode fails"),
+            "Part C",
+        ),
+        _rule(
+            "C-DOSE-1",
+            gettext_noop("Dose outside (1–2) × 10⁶/kg needs an override; above 5 × 10⁶/kg refused"),
+            "Part C",
+        ),
+        _rule(
+            "C-OVR-1",
+            gettext_noop("Overriding a not-recommended finding needs a second physician"),
+            "Part C",
+        ),
+        _rule(
+            "C-CYC-2",
+            gettext_noop("A cyclophosphamide override authorises one scheduled time"),
+            "Part C",
+        ),
     )
 }
+
+# The Part C rule IDs in the registry (workflow rules, checked around the plan).
+PART_C = tuple(rule_id for rule_id in RULES if rule_id.startswith("C-"))
 
 
 def rule_citation(rule_id: str) -> str:

@@ -37,6 +37,7 @@ def plan_to_text(plan: InfusionPlan) -> str:
     lines += _section(f"Candidacy: {plan.candidacy.overall}", plan.candidacy.findings)
     if plan.candidacy.unknown_items:
         lines.append("  Missing: " + ", ".join(plan.candidacy.unknown_items))
+    lines += _section("Consent and site prerequisites", [plan.consent, plan.site])
     dose = plan.dose
     lines += _section(
         f"Dose: {dose.min_cells:,}–{dose.max_cells:,} cells for {dose.weight_kg} kg"

@@ -5,7 +5,20 @@ from django.conf import settings
 from django.db import migrations, models
 
 from core.roles import grant
-from infusion.roles import PERMISSIONS
+
+# Frozen: what this migration adds (B-CONSENT-1 consent, C-VERIFY-1/C-OVR-1 overrides).
+READ = ["infusion.view_consent", "infusion.view_checkoverride"]
+PERMISSIONS = {
+    "physician": [
+        *READ,
+        "infusion.add_consent",
+        "infusion.change_consent",
+        "infusion.add_checkoverride",
+    ],
+    "nurse": READ,
+    "pharmacist": READ,
+    "admin": READ,
+}
 
 
 def roles(apps, schema_editor):

@@ -193,6 +193,13 @@ def patient_episodes(patient, user):
     )
 
 
+@register.filter
+def active_of(episodes):
+    """The planned or running episode among `episodes` (the latest by planned start, so
+    the patient's one active episode is among them), else None."""
+    return next((e for e in episodes if e.is_open), None)
+
+
 # --- Order rows ------------------------------------------------------------------------
 # The cells of an order row, and the queue's rows with their verify and reject forms, are
 # built here rather than in templates: the pharmacy queue draws a score of rows, and an
@@ -411,9 +418,49 @@ def queue_card(context, item, episode_id):
         f"    <h2>{_e(patient.name)} <small>{_e(patient.hospital_number)}</small></h2>\n"
         f"    <div><strong>{_when(ep.planned_start, MINUTE)}</strong> · "
         f'<a href="{url}">{episode}</a></div>\n'
-        f'  </header>\n  <ul class="checks">\n    {_queue_checks(item.checks)}\n  </ul>\n'
+        f'  </header>\n  <ul class="checks">\n    {consent_line(ep)}{_queue_checks(item.checks)}\n'
+        "  </ul>\n"
         f'  <div class="table-scroll"><table class="table small orders">\n'
         f"    <thead><tr>{heads}</tr></thead>\n    <tbody>\n"
         f"    {_queue_order_rows(context, item.orders, episode_id)}\n"
         "    </tbody>\n  </table></div>\n  "
+    )
+
+
+# --- Consent on the queue card (B-CONSENT-1) -------------------------------------------
+
+CONSENTER_WORDS = {"patient": gettext_lazy("patient"), "relative": gettext_lazy("relative")}
+
+
+@register.simple_tag
+def consent_line(episode):
+    """A queue card's consent line, as a check list item: "Consent: recorded 2026-12-01
+    (patient), form v3", or "Consent: not recorded (B-CONSENT-1)". Reads the queue's
+    annotations (``consent_on``, ``consent_by``, ``consent_form``: no query); an episode
+    read without them asks for its consent record."""
+    if hasattr(episode, "consent_on"):
+        on, by, version = episode.consent_on, episode.consent_by, episode.consent_form
+    else:
+        from infusion.models import Consent
+
+        record = (
+            Consent.objects.filter(episode_id=episode.pk)
+            .values_list("consented_on", "consenter", "form_version")
+            .first()
+        )
+        on, by, version = record or (None, None, None)
+    if on is None:
+        cls, mark = CHECK_LOOK[False]
+        text = _("Consent: not recorded (B-CONSENT-1)")
+    else:
+        cls, mark = CHECK_LOOK[True]
+        text = _("Consent: recorded %(date)s (%(who)s), form %(version)s") % {
+            "date": _when(on, DAY),
+            "who": CONSENTER_WORDS.get(by, by),
+            "version": version,
+        }
+    return mark_safe(  # noqa: S308 (every value escaped by _e)
+        f'<li class="check consent {cls}" id="queue-consent-{_e(episode.pk)}">'
+        f'<span class="mark" aria-hidden="true">{mark}</span> {_e(text)} '
+        f'<span class="rule-id">{_e(citation("B-CONSENT-1"))}</span></li>'
     )

@@ -45,7 +45,7 @@ def local(value):
 
 def episode_through_services(patient, staff, *, start, verify=False):
     from infusion import services
-    from infusion.demo import episode_data
+    from infusion.demo import episode_data, record_consent
 
     episode = services.episode_open(
         patient=patient,
@@ -53,6 +53,7 @@ def episode_through_services(patient, staff, *, start, verify=False):
         data=episode_data(start, preparation_time=start - timedelta(hours=2)),
         acknowledged=True,
     )
+    record_consent(episode, staff["doc"])  # B-CONSENT-1: before the orders are signed
     services.orders_sign_all(episode=episode, actor=staff["doc"], password=PASSWORD)
     if verify:
         for order in episode.orders.filter(status="signed"):
@@ -130,6 +131,12 @@ def test_a_physician_opens_an_msc_episode_and_signs_the_orders(page, staff, weig
     page.click("#submit-episode")
     expect(page.locator(".messages")).to_contain_text("MSC episode opened")
     expect(page.locator("#orders")).to_contain_text("B-PREMED-1 (R7, 2C)")
+    # B-CONSENT-1: the informed consent first (its form is open while none is recorded).
+    expect(page.locator("#consent")).to_contain_text("Not recorded")
+    page.fill("#consent_consented_on", timezone.localdate().isoformat())
+    page.fill("#consent_form_version", "MSC-SLE-ICF v3.0")
+    page.click("#consent-form button[type=submit]")
+    expect(page.locator("#consent-record")).to_contain_text("MSC-SLE-ICF v3.0")
     page.fill("#sign-all-password", PASSWORD)
     page.click("text=Sign all draft orders")
     expect(page.locator(".messages")).to_contain_text("Orders signed")
@@ -151,28 +158,34 @@ def test_pharmacists_verify_a_stale_second_attempt_is_told_and_a_physician_canno
         sign_in(page, "pharm")
         page.click("nav >> text=Pharmacy queue")
         card = page.locator(f"#queue-item-{episode.pk}")
-        expect(card).to_contain_text("Product release (certificate of analysis): released")
+        expect(card).to_contain_text("Product release (certificate of analysis): Released.")
         expect(card).to_contain_text("1.67 × 10⁶/kg for 60.00 kg")
-        row = card.locator(f"#queue-order-{msc.pk}")
-        row.locator("input[name=password]").fill(PASSWORD)
-        row.locator("text=Verify").click()
-        expect(page.locator(f"#queue-item-{episode.pk}")).to_contain_text("Order verified.")
+        # Tick the MSC order only, then one password verifies it.
+        card.locator(f"#queue-order-{msc.pk} input[name=reviewed]").check()
+        card.locator("input[name=password]").fill(PASSWORD)
+        card.locator("text=Verify the ticked orders").click()
+        expect(page.locator(f"#queue-item-{episode.pk}")).to_contain_text("1 order verified.")
+        expect(page.locator("#queue-count").first).to_contain_text("1 episode waiting")
         # The second pharmacist's page still offers the order: the server says who verified it.
-        row2 = page2.locator(f"#queue-order-{msc.pk}")
-        row2.locator("input[name=password]").fill(PASSWORD)
-        row2.locator("text=Verify").click()
+        card2 = page2.locator(f"#queue-item-{episode.pk}")
+        card2.locator(f"#queue-order-{msc.pk} input[name=reviewed]").check()
+        card2.locator("input[name=password]").fill(PASSWORD)
+        card2.locator("text=Verify the ticked orders").click()
         expect(page2.locator(f"#queue-item-{episode.pk}")).to_contain_text(
             f"{staff['pharm'].get_full_name()} already verified this order"
         )
         rows = page.locator(f"#queue-item-{episode.pk} tbody tr")
         expect(rows).to_have_count(2)
-        for left in (1, 0):
-            rows.first.locator("input[name=password]").fill(PASSWORD)
-            rows.first.locator("text=Verify").click()
-            expect(rows).to_have_count(left)
+        card = page.locator(f"#queue-item-{episode.pk}")
+        for box in card.locator("input[name=reviewed]").all():
+            box.check()
+        card.locator("input[name=password]").fill(PASSWORD)
+        card.locator("text=Verify the ticked orders").click()
+        expect(page.locator(f"#queue-item-{episode.pk}")).to_contain_text("2 orders verified.")
         expect(page.locator(f"#queue-item-{episode.pk}")).to_contain_text(
             "No more orders of this episode wait for verification."
         )
+        expect(page.locator("#queue-count").first).to_contain_text("0 episodes waiting")
     finally:
         other.close()
     page.click("text=Log out")
@@ -283,3 +296,88 @@ def test_the_prescriber_cannot_verify_their_own_order(page, staff, weighed):
     msc.refresh_from_db()
     assert msc.status == "signed"
     assert not msc.signatures.filter(meaning="verified").exists()
+
+
+def test_the_overdose_is_refused_and_an_out_of_range_dose_is_stopped_on_the_queue(
+    page, browser, live_server, staff, ward
+):
+    """Issue 14's scenario: 1,500 × 10⁶ cells for 45.8 kg (32.8 × 10⁶/kg, 14× the product's
+    certified 110 × 10⁶ cells) is refused outright (C-DOSE-1); a dose of 2.18 × 10⁶/kg is
+    signed but the pharmacist's verification is refused on the queue (C-VERIFY-1) until a
+    physician records an override that a second physician co-signs."""
+    from infusion import services
+    from infusion.demo import certificate_data, episode_data, record_consent
+
+    doc2 = make_user("physician", ward, username="doc2")
+    patient = make_patient(ward, name="Zhou Min")
+    now = timezone.now()
+    add_weight(patient, staff["nurse"], "45.8", when=now - timedelta(days=1))
+    add_lab(patient, staff["nurse"], "platelets", 180, "10^9/L", when=now - timedelta(days=1))
+    start = (now + timedelta(days=1)).replace(second=0, microsecond=0)
+    cert = certificate_data(
+        coa_cell_count_measured=110_000_000, coa_cell_count_labelled=110_000_000
+    )
+    episode = services.episode_open(
+        patient=patient,
+        actor=staff["doc"],
+        data=episode_data(start, dose_cells=100_000_000, **cert),
+        acknowledged=True,
+    )
+    record_consent(episode, staff["doc"])
+    services.orders_sign_all(episode=episode, actor=staff["doc"], password=PASSWORD)
+
+    # 1. The physician tries 1,500 × 10⁶ cells: refused outright, nothing changes.
+    sign_in(page, "doc")
+    page.goto(f"{page.base}/infusion/episodes/{episode.pk}/edit/")
+    page.fill("#id_dose_cells_e6", "1500")
+    page.fill("#id_reason", "dose")
+    page.check("#id_acknowledge")
+    page.click("#submit-episode")
+    alert = page.locator("#plan-preview")
+    expect(alert).to_contain_text("above the absolute maximum of 5 × 10⁶/kg")
+    expect(alert).to_contain_text("more than the product holds")
+    episode.refresh_from_db()
+    assert episode.dose_cells == 100_000_000
+    page.click("text=Log out")
+
+    # 2. The pharmacist sees the failing check and the verification is refused.
+    sign_in(page, "pharm")
+    page.goto(f"{page.base}/infusion/queue/")
+    card = page.locator(f"#queue-item-{episode.pk}")
+    dose = card.locator("li.check.failed", has_text="Dose per kg")
+    expect(dose).to_contain_text("2.19 × 10⁶/kg for 45.80 kg")
+    expect(card).to_contain_text("Verification is stopped by 1 check (C-VERIFY-1).")
+    for box in card.locator("input[name=reviewed]").all():
+        box.check()
+    card.locator("input[name=password]").fill(PASSWORD)
+    card.locator("text=Verify the ticked orders").click()
+    card = page.locator(f"#queue-item-{episode.pk}")
+    expect(card.locator("[role=alert]")).to_contain_text("Not verified: 1 check(s)")
+    expect(card.locator("[role=alert]")).to_contain_text("C-DOSE-1")
+    assert not episode.orders.filter(status="verified").exists()
+    page.click("text=Log out")
+
+    # 3. The physician records the override; a second physician co-signs.
+    sign_in(page, "doc")
+    page.goto(f"{page.base}/infusion/episodes/{episode.pk}/")
+    check = page.locator("#check-dose")
+    check.locator("summary").click()
+    check.locator("textarea[name=reason]").fill("Low weight after nephrotic oedema resolved; MDT")
+    check.locator("select[name=second_physician]").select_option(str(doc2.pk))
+    check.locator("input[name=second_password]").fill(PASSWORD)
+    check.locator("text=Record the override").click()
+    expect(page.locator(".messages")).to_contain_text("Override recorded")
+    expect(page.locator("#check-dose")).to_contain_text(f"co-signed by {doc2.get_full_name()}")
+    page.click("text=Log out")
+
+    # 4. Now the pharmacist verifies, and the card shows the override.
+    sign_in(page, "pharm")
+    page.goto(f"{page.base}/infusion/queue/")
+    card = page.locator(f"#queue-item-{episode.pk}")
+    expect(card).to_contain_text("Low weight after nephrotic oedema resolved; MDT")
+    for box in card.locator("input[name=reviewed]").all():
+        box.check()
+    card.locator("input[name=password]").fill(PASSWORD)
+    card.locator("text=Verify the ticked orders").click()
+    expect(page.locator(f"#queue-item-{episode.pk}")).to_contain_text("3 orders verified.")
+    assert episode.orders.filter(status="verified").count() == 3

@@ -30,8 +30,17 @@ def form_post(data, **extra):
 
 
 def open_episode(
-    patient, physician, *, start=None, acknowledged=True, override_reason="", **overrides
+    patient,
+    physician,
+    *,
+    start=None,
+    acknowledged=True,
+    override_reason="",
+    second_physician=None,
+    **overrides,
 ):
+    """Open an episode through the service; a candidacy override (C-OVR-1) is co-signed by
+    ``second_physician`` with the test password."""
     from infusion import services
     from infusion.demo import episode_data
 
@@ -42,12 +51,28 @@ def open_episode(
         data=episode_data(start, **overrides),
         acknowledged=acknowledged,
         override_reason=override_reason,
+        second_physician=second_physician,
+        second_password=PASSWORD if second_physician else "",
     )
 
 
-def sign_all(episode, physician):
-    from infusion import services
+def record_consent(episode, physician, **overrides):
+    """B-CONSENT-1: the patient's informed consent to the episode, taken and recorded by
+    `physician` (what must precede signing any order of the MSC therapy)."""
+    from infusion.demo import record_consent as record
 
+    return record(episode, physician, **overrides)
+
+
+def sign_all(episode, physician):
+    """Sign every draft order, the informed consent recorded first when there is none
+    (B-CONSENT-1): by `physician` when they may record it, else by the episode's opener."""
+    from infusion import services
+    from infusion.models import Consent
+
+    if not Consent.objects.filter(episode_id=episode.pk).exists():
+        taker = physician if physician.has_perm("infusion.add_consent") else episode.opened_by
+        record_consent(episode, taker)
     return services.orders_sign_all(episode=episode, actor=physician, password=PASSWORD)
 
 

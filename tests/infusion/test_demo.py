@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from core.models import AuditEvent, Patient, Ward
 from infusion.demo import bench_seed
-from infusion.models import Episode, EpisodeStatus, OrderStatus
+from infusion.models import Consent, Episode, EpisodeStatus, OrderStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -39,6 +39,12 @@ def test_seed_demo_makes_three_episodes_on_ward_a_and_is_idempotent():
     assert set(today.orders.values_list("status", flat=True)) == {OrderStatus.VERIFIED}
     assert "MSC episodes" in out.getvalue()
     assert AuditEvent.objects.filter(action="infusion_end").count() == 1
+    # B-CONSENT-1 before signing; B-SITE-1: a named third-party re-test.
+    for episode in episodes:
+        consent = Consent.objects.get(episode=episode)
+        assert consent.form_version and consent.consented_on <= timezone.localdate()
+        assert episode.plan["consent"]["status"] == "met"
+        assert episode.plan["site"]["status"] == "met"
     call_command("seed_demo", stdout=StringIO())
     assert Episode.objects.count() == 3
 
@@ -52,5 +58,7 @@ def test_bench_seed_makes_the_episodes_through_the_services(settings, tmp_path):
     assert Episode.objects.filter(orders__status=OrderStatus.SIGNED).distinct().count() >= 2
     assert AuditEvent.objects.filter(action="episode_open").count() == 8
     assert Patient.objects.filter(infusion_episodes__isnull=False).distinct().count() == 8
+    signed = Episode.objects.exclude(orders__status=OrderStatus.DRAFT)
+    assert not signed.filter(consent__isnull=True).exists()  # B-CONSENT-1
     # The signed episodes' order sheets are already in the PDF cache (what the worker does).
     assert len(list((tmp_path / "pdf-cache").glob("*.pdf"))) >= 2

@@ -72,16 +72,24 @@ def test_without_a_weight_it_is_refused_with_a_field_error(patient, physician):
     assert not Episode.objects.exists()
 
 
-def test_a_not_recommended_candidacy_needs_an_override_reason_which_is_audited(
-    weighed_patient, physician
+def test_a_not_recommended_candidacy_needs_a_reason_and_a_second_physician_c_ovr_1(
+    weighed_patient, physician, physician2
 ):
     with pytest.raises(services.ActionRefused) as exc:
         open_episode(weighed_patient, physician, pregnant=True)
     assert exc.value.code == "override_required"
     assert any(f.rule_id == "B-CI-2" for f in exc.value.findings)
+    # A reason alone is no longer enough (C-OVR-1).
+    with pytest.raises(services.ActionRefused) as exc:
+        open_episode(weighed_patient, physician, pregnant=True, override_reason="MDT")
+    assert exc.value.code == "override_required"
     assert not Episode.objects.exists()
     episode = open_episode(
-        weighed_patient, physician, pregnant=True, override_reason="Life-threatening nephritis; MDT"
+        weighed_patient,
+        physician,
+        pregnant=True,
+        override_reason="Life-threatening nephritis; MDT",
+        second_physician=physician2,
     )
     assert episode.candidacy_overall == "not_recommended"
     assert episode.override_reason == "Life-threatening nephritis; MDT"
@@ -89,12 +97,23 @@ def test_a_not_recommended_candidacy_needs_an_override_reason_which_is_audited(
     assert event.reason == "Life-threatening nephritis; MDT"
     assert event.new_values["candidacy"] == "not_recommended"
     assert any(f["rule_id"] == "B-CI-2" for f in event.new_values["findings"])
+    assert event.new_values["second_physician"] == physician2.pk
 
 
-def test_an_incomplete_candidacy_also_needs_a_reason(weighed_patient, physician):
+def test_an_incomplete_candidacy_also_needs_a_reason_and_a_second_physician(
+    weighed_patient, physician, physician2
+):
     with pytest.raises(services.ActionRefused) as exc:
-        open_episode(weighed_patient, physician, tumour=None)
+        open_episode(weighed_patient, physician, tumour=None, override_reason="unknown")
     assert exc.value.code == "override_required"
+    episode = open_episode(
+        weighed_patient,
+        physician,
+        tumour=None,
+        override_reason="Imaging pending; MDT agreed",
+        second_physician=physician2,
+    )
+    assert episode.candidacy_overall == "incomplete"
 
 
 def test_cautions_must_be_acknowledged(weighed_patient, physician):

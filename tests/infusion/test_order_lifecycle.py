@@ -11,7 +11,7 @@ from core.models import AuditEvent
 from infusion import services
 from infusion.models import OrderKind, OrderStatus, Signature, SignatureMeaning
 from tests.factories import PASSWORD, make_user
-from tests.infusion.conftest import order_of, sign_all, verify_all
+from tests.infusion.conftest import order_of, record_consent, sign_all, verify_all
 
 pytestmark = pytest.mark.django_db
 
@@ -20,6 +20,7 @@ def test_the_prescriber_signs_with_the_password_and_the_signature_keeps_meaning_
     episode, physician
 ):
     order = order_of(episode, OrderKind.DEXAMETHASONE)
+    record_consent(episode, physician)  # B-CONSENT-1: before any order is signed
     services.order_sign(order=order, actor=physician, password=PASSWORD)
     order.refresh_from_db()
     assert order.status == OrderStatus.SIGNED
@@ -88,6 +89,7 @@ def test_the_prescriber_cannot_verify_their_own_order(episode, ward_a):
     both = make_user("physician", ward_a, username="docpharm")
     both.user_permissions.add(Permission.objects.get(codename="verify_order"))
     order = order_of(episode, OrderKind.DEXAMETHASONE)
+    record_consent(episode, episode.opened_by)
     services.order_sign(order=order, actor=both, password=PASSWORD)
     both = type(both).objects.get(pk=both.pk)  # drop the permission cache
     with pytest.raises(services.ActionRefused) as exc:
@@ -118,7 +120,10 @@ def test_the_msc_order_is_not_verified_while_the_product_is_not_released(
         services.order_verify(
             order=order_of(episode, OrderKind.MSC_IV), actor=pharmacist, password=PASSWORD
         )
-    assert exc.value.code == "release"
+    # C-VERIFY-1: the release check stops it, named with its rules, not overridable.
+    assert exc.value.code == "checks"
+    assert [c.key for c in exc.value.checks] == ["release"]
+    assert "B-QC-1" in exc.value.message
 
 
 def test_a_pharmacist_rejects_with_a_reason(signed_episode, pharmacist):

@@ -43,24 +43,38 @@ def test_the_queue_lists_pending_episodes_by_planned_start_with_the_checks(
     assert body.index(f'id="queue-item-{sooner.pk}"') < body.index(f'id="queue-item-{later.pk}"')
     card = body[body.index(f'id="queue-item-{sooner.pk}"') :]
     for text in (
+        "Candidacy",
+        "Informed consent",
         "Product release (certificate of analysis)",
-        "B-QC-1…5",
+        "B-QC-1",
+        "Certificate issuer and third-party re-test",
+        "B-SITE-1",
         "Dose per kg",
         "1.67 × 10⁶/kg for 60.00 kg",
+        "C-DOSE-1",
         "Cold chain",
         "must be complete by",
         "Dexamethasone premedication",
         "Antiplatelet course",
         "Cyclophosphamide near the infusion",
-        "without filter membrane",
+        "Without filter membrane",
     ):
         assert text in card, text
+    assert "Verification is stopped" not in card[: card.index("</article>")]
 
 
 def test_the_queue_flags_a_dose_outside_the_range_and_cyclophosphamide_near_the_infusion(
     ward_a, physician, nurse, pharmacist, login
 ):
-    episode = signed_for_new_patient(ward_a, physician, nurse, days=2, dose_cells=130_000_000)
+    episode = signed_for_new_patient(
+        ward_a,
+        physician,
+        nurse,
+        days=2,
+        dose_cells=130_000_000,
+        coa_cell_count_measured=131_000_000,
+        coa_cell_count_labelled=130_000_000,
+    )
     services.cyclophosphamide_order_create(
         episode=episode,
         actor=physician,
@@ -69,10 +83,12 @@ def test_the_queue_flags_a_dose_outside_the_range_and_cyclophosphamide_near_the_
         acknowledged=True,
     )
     body = login(pharmacist).get("/infusion/queue/").content.decode()
-    dose = body[body.index("Dose per kg") - 120 : body.index("Dose per kg")]
-    assert 'class="check bad"' in dose
-    cyc = body[body.index("Cyclophosphamide near the infusion") - 120 :]
-    assert 'class="check attention"' in cyc[:140]
+    dose = _check_li(body, episode, "Dose per kg")
+    assert 'class="check failed"' in dose and "✗" in dose and "C-DOSE-1" in dose
+    assert "Needs an override" in dose
+    assert "Verification is stopped by 1 check (C-VERIFY-1)." in body
+    cyc = _check_li(body, episode, "Cyclophosphamide near the infusion")
+    assert 'class="check attention"' in cyc
 
 
 def _episodes_with_cyclophosphamide(ward, physician, nurse, start_days):
@@ -106,7 +122,7 @@ def test_the_number_of_queries_does_not_grow_with_the_rows(
     assert len(six) == len(one), [q["sql"] for q in six.captured_queries]
 
 
-def test_a_queue_page_and_a_card_read_in_two_queries(ward_a, physician, nurse, pharmacist):
+def test_a_queue_page_and_a_card_read_in_three_queries(ward_a, physician, nurse, pharmacist):
     # The page of episodes with its total, then the orders, the patients' cyclophosphamide
     # orders and the signatures together.
     episode = _episodes_with_cyclophosphamide(
@@ -118,11 +134,13 @@ def test_a_queue_page_and_a_card_read_in_two_queries(ward_a, physician, nurse, p
     assert (len(items), total) == (QUEUE_PAGE_SIZE, QUEUE_PAGE_SIZE + 1)
     assert all(row.prescribed for item in items for row in item.orders)
     assert all(len(item.cyc_orders) == 1 for item in items)
-    assert len(page) == 2, [q["sql"] for q in page.captured_queries]
+    # The page of episodes (with what the checks read of them), the orders with their
+    # signatures, and the live overrides (C-VERIFY-1).
+    assert len(page) == 3, [q["sql"] for q in page.captured_queries]
     with CaptureQueriesContext(connection) as card:
         item = pharmacy_queue_item(pharmacist, episode.pk)
     assert item.episode.pk == episode.pk and item.orders[0].prescribed.signer_id == physician.pk
-    assert len(card) == 2, [q["sql"] for q in card.captured_queries]
+    assert len(card) == 3, [q["sql"] for q in card.captured_queries]
 
 
 def _cards(body):
@@ -272,8 +290,9 @@ def test_a_product_not_yet_released_is_a_failed_check(ward_a, physician, nurse, 
     episode = signed_for_new_patient(ward_a, physician, nurse, days=2, coa_virus=None)
     body = login(pharmacist).get("/infusion/queue/").content.decode()
     li = _check_li(body, episode, "Product release (certificate of analysis)")
-    assert 'class="check bad"' in li and "✗" in li
-    assert "pending: certificate incomplete" in li and "B-QC-1…5" in li
+    assert 'class="check refused"' in li and "✗" in li
+    assert "Pending: the certificate is incomplete" in li and "B-QC-1" in li
+    assert "Cannot be overridden" in li
 
 
 @pytest.mark.parametrize(
@@ -290,11 +309,11 @@ def test_a_missing_premedication_or_antiplatelet_order_is_a_failed_check(
     services.order_cancel(order=order_of(episode, kind), actor=physician, reason="not wanted")
     body = login(pharmacist).get("/infusion/queue/").content.decode()
     li = _check_li(body, episode, label)
-    assert 'class="check bad"' in li and "missing" in li
+    assert 'class="check failed"' in li and "proceeds only with an override" in li
     other = (
         "Antiplatelet course" if kind == OrderKind.DEXAMETHASONE else "Dexamethasone premedication"
     )
-    assert 'class="check ok"' in _check_li(body, episode, other)
+    assert 'class="check passed"' in _check_li(body, episode, other)
 
 
 def test_an_infusion_ending_after_the_late_from_time_is_flagged(
@@ -311,7 +330,7 @@ def test_an_infusion_ending_after_the_late_from_time_is_flagged(
     li = _check_li(body, episode, "Cold chain")
     assert 'class="check attention"' in li and "!" in li
     limit = timezone.localtime(episode.cold_chain_must_complete_by).strftime("%m-%d %H:%M")
-    assert f"must be complete by {limit}" in li
+    assert f"(limit {limit}, B-ADM-1)" in li
 
 
 def _order_row(body, order):
@@ -320,14 +339,15 @@ def _order_row(body, order):
     return body[start : body.index("</tr>", start)]
 
 
-def _form(row, action):
-    """(action URL, CSRF token) of the row's verify or reject form."""
+def _form(html, action):
+    """(action URL, CSRF token) of a reject form (in a row) or the card's verify form."""
     match = re.search(
-        rf'<form method="post" action="(/infusion/orders/\d+/{action}/)"[^>]*>'
+        rf'<form method="post" (?:id="verify-\d+" class="verify-all" )?'
+        rf'action="(/infusion/(?:orders|episodes)/\d+/{action}/)"[^>]*>'
         r'<input type="hidden" name="csrfmiddlewaretoken" value="([^"]+)">',
-        row,
+        html,
     )
-    assert match, row
+    assert match, html
     return match.group(1), match.group(2)
 
 
@@ -337,12 +357,15 @@ def test_the_verify_and_reject_forms_post_with_the_pages_csrf_token(signed_episo
     body = client.get("/infusion/queue/").content.decode()
     dexa = order_of(signed_episode, OrderKind.DEXAMETHASONE)
     ap = order_of(signed_episode, OrderKind.ANTIPLATELET)
-    verify_url, verify_token = _form(_order_row(body, dexa), "verify")
+    verify_url, verify_token = _form(body, "verify")
     reject_url, reject_token = _form(_order_row(body, ap), "reject")
-    assert verify_url == f"/infusion/orders/{dexa.pk}/verify/"
+    assert verify_url == f"/infusion/episodes/{signed_episode.pk}/verify/"
     assert reject_url == f"/infusion/orders/{ap.pk}/reject/"
-    assert client.post(verify_url, {"password": PASSWORD}).status_code == 403  # no token
-    response = client.post(verify_url, {"password": PASSWORD, "csrfmiddlewaretoken": verify_token})
+    tick = f"{dexa.pk}:{dexa.version}"
+    assert f'value="{tick}" form="verify-{signed_episode.pk}"' in _order_row(body, dexa)
+    data = {"password": PASSWORD, "reviewed": [tick]}
+    assert client.post(verify_url, data).status_code == 403  # no token
+    response = client.post(verify_url, {**data, "csrfmiddlewaretoken": verify_token})
     assert response.status_code == 302
     response = client.post(
         reject_url, {"reason": "aspirin allergy", "csrfmiddlewaretoken": reject_token}
@@ -351,6 +374,41 @@ def test_the_verify_and_reject_forms_post_with_the_pages_csrf_token(signed_episo
     dexa.refresh_from_db()
     ap.refresh_from_db()
     assert (dexa.status, ap.status) == (OrderStatus.VERIFIED, OrderStatus.REJECTED)
+
+
+def test_ticking_every_order_verifies_them_with_one_password_and_updates_the_count(
+    signed_episode, pharmacist, login
+):
+    waiting = list(signed_episode.orders.filter(status=OrderStatus.SIGNED))
+    response = login(pharmacist).post(
+        f"/infusion/episodes/{signed_episode.pk}/verify/",
+        {"password": PASSWORD, "reviewed": [f"{o.pk}:{o.version}" for o in waiting]},
+        HTTP_HX_REQUEST="true",
+    )
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert f"{len(waiting)} orders verified." in body
+    assert "No more orders of this episode wait for verification." in body
+    # The page header's count, swapped out of band.
+    assert '<small id="queue-count" hx-swap-oob="true">0 episodes waiting</small>' in body
+    assert not signed_episode.orders.filter(status=OrderStatus.SIGNED).exists()
+
+
+def test_verifying_with_nothing_ticked_or_a_forged_tick_verifies_nothing(
+    signed_episode, pharmacist, login
+):
+    client = login(pharmacist)
+    url = f"/infusion/episodes/{signed_episode.pk}/verify/"
+    for reviewed, message in (
+        ([], "Tick each order you have reviewed"),
+        (["1;2"], "could not be read"),
+        (["１:1"], "could not be read"),
+    ):
+        body = client.post(
+            url, {"password": PASSWORD, "reviewed": reviewed}, HTTP_HX_REQUEST="true"
+        ).content.decode()
+        assert message in body
+    assert not signed_episode.orders.filter(status=OrderStatus.VERIFIED).exists()
 
 
 def test_each_row_names_the_prescriber_and_targets_its_card(
@@ -362,8 +420,9 @@ def test_each_row_names_the_prescriber_and_targets_its_card(
     assert "<strong>MSC intravenous infusion</strong>" in row
     assert '<span class="chip ost-signed">Signed, awaiting verification</span>' in row
     assert f"Prescribed by <strong>{physician.get_full_name()}</strong>" in row
-    assert row.count(f'hx-target="#queue-item-{signed_episode.pk}"') == 2
-    assert 'placeholder="Password"' in row and 'placeholder="Reason"' in row
+    assert row.count(f'hx-target="#queue-item-{signed_episode.pk}"') == 1  # its reject form
+    assert 'placeholder="Reason"' in row and 'type="checkbox" name="reviewed"' in row
+    assert 'placeholder="Password"' in body  # the card's one verify form
 
 
 def test_the_rows_escape_what_people_typed(ward_a, nurse, pharmacist, login):
@@ -387,12 +446,12 @@ def test_the_queue_reads_in_chinese(signed_episode, pharmacist, login):
         "<strong>间充质干细胞静脉输注</strong>",
         "已签署,待审核",
         "开具医师 <strong>",
-        'placeholder="密码" aria-label="您的密码(签名)"',
         'placeholder="理由" aria-label="拒绝理由"',
-        ">审核</button>",
         ">拒绝</button>",
     ):
         assert text in row, text
+    assert 'placeholder="密码" aria-label="您的密码(签名)"' in body
+    assert "每千克剂量" in body or "剂量" in body
 
 
 def test_an_order_the_pharmacist_prescribed_has_no_forms_for_them(
@@ -405,9 +464,10 @@ def test_an_order_the_pharmacist_prescribed_has_no_forms_for_them(
     msc = order_of(episode, OrderKind.MSC_IV)
     own = _order_row(login(pharmacist).get("/infusion/queue/").content.decode(), msc)
     assert "You prescribed this order; another pharmacist must verify it." in own
-    assert "<form" not in own
+    assert "<form" not in own and 'name="reviewed"' not in own
     other = _order_row(login(pharmacist2).get("/infusion/queue/").content.decode(), msc)
-    assert "You prescribed this order" not in other and other.count("<form") == 2
+    assert "You prescribed this order" not in other and other.count("<form") == 1
+    assert 'name="reviewed"' in other
 
 
 def test_an_auditor_sees_the_rows_without_forms(signed_episode, auditor, login):
@@ -416,4 +476,4 @@ def test_an_auditor_sees_the_rows_without_forms(signed_episode, auditor, login):
     assert "Signed, awaiting verification" in row
     card = body[body.index(f'id="queue-item-{signed_episode.pk}"') :]
     assert "<form" not in card[: card.index("</article>")]
-    assert "Verify or reject" not in body
+    assert "Verify the ticked orders" not in body and 'name="reviewed"' not in body

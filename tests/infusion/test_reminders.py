@@ -13,7 +13,7 @@ from infusion import services
 from infusion.demo import episode_data
 from infusion.models import OrderKind
 from infusion.reminders import EPISODE_SUBJECT, ORDER_SUBJECT
-from tests.infusion.conftest import open_episode, order_of, run_infusion
+from tests.infusion.conftest import open_episode, order_of, record_consent, run_infusion
 
 pytestmark = pytest.mark.django_db
 
@@ -91,6 +91,7 @@ def test_signing_asks_the_pharmacy_after_the_set_delay_and_verifying_cancels_it(
 
     settings.PHARMACY_VERIFY_REMINDER_MINUTES = 45
     dexa = order_of(episode, OrderKind.DEXAMETHASONE)
+    record_consent(episode, physician)  # B-CONSENT-1
     services.order_sign(order=dexa, actor=physician, password=PASSWORD)
     row = Reminder.objects.get(subject_type=ORDER_SUBJECT, subject_id=str(dexa.pk))
     signed_at = dexa.signatures.get().signed_at

@@ -11,7 +11,7 @@ from infusion import services
 from infusion.demo import episode_data
 from infusion.models import OrderKind
 from tests.factories import PASSWORD
-from tests.infusion.conftest import order_of
+from tests.infusion.conftest import order_of, record_consent
 
 pytestmark = pytest.mark.django_db
 
@@ -112,7 +112,9 @@ MORE_ALLOWED = {
 
 
 def _before_the_start(episode, nurse):
-    """Half an hour before the planned start: received, and a severe reaction recorded."""
+    """Half an hour before the planned start: the consent recorded (B-CONSENT-1, so the
+    orders may be signed), received, and a severe reaction recorded."""
+    record_consent(episode, episode.opened_by)
     services.infusion_record_received(episode=episode, actor=nurse)
     return services.adverse_reaction_record(
         episode=episode, actor=nurse, reaction_type="fever", severity="severe", action="observed"

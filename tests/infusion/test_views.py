@@ -10,7 +10,7 @@ from infusion import services
 from infusion.demo import episode_data
 from infusion.models import Episode, OrderKind, OrderStatus
 from tests.factories import PASSWORD
-from tests.infusion.conftest import form_post, order_of
+from tests.infusion.conftest import form_post, order_of, record_consent
 
 pytestmark = pytest.mark.django_db
 
@@ -52,21 +52,48 @@ def test_the_plan_check_shows_the_candidacy_with_rule_ids_and_grade_and_saves_no
     assert not Episode.objects.exists()
 
 
-def test_opening_a_not_recommended_candidacy_asks_for_the_reason_then_records_it(
-    weighed_patient, physician, login
+def test_opening_a_not_recommended_candidacy_asks_for_a_reason_and_a_second_physician(
+    weighed_patient, physician, physician2, login
 ):
     client = login(physician)
     url = f"/infusion/patients/{weighed_patient.pk}/open/"
     data = episode_data(start_tomorrow(), tumour=True)
     response = client.post(url, form_post(data, acknowledge="on"))
     assert response.status_code == 409
-    assert "give a reason to continue" in response.content.decode()
+    body = response.content.decode()
+    assert "give a reason and the signature of a second physician (C-OVR-1" in body
+    assert f'<option value="{physician2.pk}">' in body  # the co-signer to choose
+    assert f'<option value="{physician.pk}">' not in body  # never oneself
+    reason = "Tumour in remission 5 years; MDT"
+    response = client.post(
+        url,
+        form_post(
+            data,
+            acknowledge="on",
+            override_reason=reason,
+            second_physician=physician2.pk,
+            second_password="wrong",
+        ),
+    )
+    assert response.status_code == 409
+    body = response.content.decode()
+    assert "The password is not correct" in body
+    assert reason in body  # what was typed is kept
     assert not Episode.objects.exists()
     response = client.post(
-        url, form_post(data, acknowledge="on", override_reason="Tumour in remission 5 years; MDT")
+        url,
+        form_post(
+            data,
+            acknowledge="on",
+            override_reason=reason,
+            second_physician=physician2.pk,
+            second_password=PASSWORD,
+        ),
     )
     assert response.status_code == 302
-    assert Episode.objects.get().override_reason == "Tumour in remission 5 years; MDT"
+    episode = Episode.objects.get()
+    assert episode.override_reason == reason
+    assert episode.overrides.get().second_signer == physician2
 
 
 def test_form_errors_point_at_the_field(weighed_patient, physician, login):
@@ -89,15 +116,21 @@ def test_a_patient_without_weight_gets_a_clear_message(patient, physician, login
 
 def test_the_patient_page_shows_the_msc_panel(episode, physician, nurse, login):
     body = login(physician).get(f"/patients/{episode.patient_id}/").content.decode()
-    assert "MSC infusions" in body and "Open an MSC episode" in body
+    # One active episode per patient: the button goes to it rather than opening another.
+    assert "MSC infusions" in body and "Go to the active MSC episode" in body
+    assert "Open an MSC episode" not in body
     assert f"/infusion/episodes/{episode.pk}/" in body
     assert (
-        "Open an MSC episode"
+        "Go to the active MSC episode"
         not in login(nurse).get(f"/patients/{episode.patient_id}/").content.decode()
     )
+    services.episode_cancel(episode=episode, actor=physician, reason="postponed")
+    body = login(physician).get(f"/patients/{episode.patient_id}/").content.decode()
+    assert "Open an MSC episode" in body
 
 
 def test_signing_all_drafts_from_the_episode_page(episode, physician, login):
+    record_consent(episode, physician)  # B-CONSENT-1: before the orders are signed
     client = login(physician)
     response = client.post(f"/infusion/episodes/{episode.pk}/sign/", {"password": PASSWORD})
     assert response.status_code == 302

@@ -29,11 +29,34 @@ def _episode(world):
         "10^9/L",
         when=now - timedelta(days=1),
     )
-    return services.episode_open(
+    episode = services.episode_open(
         patient=world.patient,
         actor=world.users["physician"],
         data=episode_data(now + timedelta(hours=3), preparation_time=now - timedelta(hours=1)),
         acknowledged=True,
+    )
+    _consent(world, episode)
+    return episode
+
+
+def _consent(world, episode):
+    """B-CONSENT-1: the patient's consent, with its scanned form, so the orders may be
+    signed and the scan downloaded."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from infusion import services
+
+    physician = world.users["physician"]
+    return services.consent_record(
+        episode=episode,
+        actor=physician,
+        consenter="patient",
+        consenter_name="",
+        relationship="",
+        consented_on=timezone.localdate(),
+        form_version="MSC-SLE-ICF v3.0",
+        taken_by=physician,
+        scan=SimpleUploadedFile("consent.pdf", b"%PDF-1.4\n% matrix scan\n", "application/pdf"),
     )
 
 
@@ -85,6 +108,12 @@ ENTRIES = {
     ),
     "infusion:episode_cancel": Entry("post", kwargs=EP, expect=only({"physician": 302})),
     "infusion:episode_sign_all": Entry("post", kwargs=EP, expect=only({"physician": 302})),
+    # B-CONSENT-1: physicians record (or correct) the consent; an empty body is the form's
+    # 400. The scan downloads for every reader of the ward, another ward's staff get 404.
+    "infusion:consent_record": Entry("post", kwargs=EP, expect=only({"physician": 400})),
+    "infusion:consent_scan": Entry("get", kwargs=EP, expect=READERS),
+    # B-REP-1 follow-up: physicians only; an empty body is the form's 400.
+    "infusion:episode_follow_up": Entry("post", kwargs=EP, expect=only({"physician": 400})),
     "infusion:cyclophosphamide_new": (
         Entry("get", kwargs=EP, expect=only({"physician": 200})),
         Entry("post", kwargs=EP, expect=only({"physician": 400})),
@@ -104,6 +133,10 @@ ENTRIES = {
     "infusion:timeline_svg": Entry("get", kwargs=EP, expect=READERS),
     "infusion:order_sign": Entry("post", kwargs=ORDER, expect=only({"physician": 302})),
     "infusion:order_verify": Entry("post", kwargs=ORDER, expect=only({"pharmacist": 302})),
+    # C-VERIFY-1: the ticked orders of an episode with one password (the refusal of an empty
+    # body is a message after a redirect); an override is a physician's form (400 empty).
+    "infusion:episode_verify": Entry("post", kwargs=EP, expect=only({"pharmacist": 302})),
+    "infusion:check_override": Entry("post", kwargs=EP, expect=only({"physician": 400})),
     "infusion:order_reject": Entry("post", kwargs=ORDER, expect=only({"pharmacist": 302})),
     "infusion:order_cancel": Entry("post", kwargs=ORDER, expect=only({"physician": 302})),
     "infusion:order_edit": (
@@ -144,7 +177,11 @@ def _local(value):
 
 
 FORMS = {
-    "infusion:episode_open": (PATIENT, _open_example),
+    # Another patient: the matrix patient's episode is active, so a second one is refused.
+    "infusion:episode_open": (
+        {"patient_pk": lambda w: w.get("new_patient", _new_patient).pk},
+        _open_example,
+    ),
     "infusion:cyclophosphamide_new": (
         EP,
         lambda w: {
@@ -240,6 +277,26 @@ def _given_antiplatelet(world):
     return order
 
 
+def _new_patient(world):
+    """A weighed patient of ward A with no MSC episode (B-REP-1: a first infusion)."""
+    from tests.factories import make_patient
+
+    patient = make_patient(world.ward_a, name="Matrix Patient Two")
+    now = timezone.now()
+    add_weight(patient, world.users["nurse"], "60", when=now - timedelta(days=1))
+    add_lab(patient, world.users["nurse"], "platelets", 200, "10^9/L", when=now - timedelta(days=1))
+    return patient
+
+
+def _infused_episode(world):
+    from infusion import services
+
+    episode = world.get("started_episode", _started_episode)
+    services.infusion_end(episode=episode, actor=world.users["nurse"], at=timezone.now())
+    episode.refresh_from_db()
+    return episode
+
+
 SIGNED_ORDER = {"pk": lambda w: w.get("signed_order", _signed_order).pk}
 VERIFIED_ORDER = {"pk": lambda w: w.get("verified_order", _verified_order).pk}
 GIVEN_ANTIPLATELET = {"pk": lambda w: w.get("given_antiplatelet", _given_antiplatelet).pk}
@@ -254,8 +311,80 @@ FORMS |= {
     "infusion:order_reject": (SIGNED_ORDER, lambda w: {"reason": "fuzz"}),
     "infusion:order_administer": (VERIFIED_ORDER, lambda w: {"at": "", "note": "fuzz"}),
     "infusion:order_complete": (GIVEN_ANTIPLATELET, lambda w: {"note": "fuzz"}),
+    # The matrix episode has its consent: a valid submission is a correction, with a reason.
+    "infusion:consent_record": (
+        EP,
+        lambda w: {
+            "consenter": "relative",
+            "consenter_name": "Fuzz Relative",
+            "relationship": "sibling",
+            "consented_on": timezone.localdate().isoformat(),
+            "form_version": "MSC-SLE-ICF v3.1",
+            "taken_by": str(w.users["physician"].pk),
+            "reason": "fuzz",
+        },
+    ),
+    "infusion:episode_follow_up": (
+        {"pk": lambda w: w.get("infused_episode", _infused_episode).pk},
+        lambda w: {
+            "response": "true",
+            "response_date": timezone.localdate().isoformat(),
+            "relapse": "",
+            "relapse_date": "",
+            "reason": "fuzz",
+        },
+    ),
+}
+SIGNED_EPISODE = {"pk": lambda w: w.get("signed_episode", _signed_episode).pk}
+
+
+def _second_physician(world):
+    from tests.factories import make_user
+
+    return make_user("physician", world.ward_a, username="doc2")
+
+
+def _site_episode(world):
+    from infusion import services
+    from infusion.demo import episode_data
+
+    now = timezone.now()
+    return services.episode_open(
+        patient=world.get("new_patient", _new_patient),
+        actor=world.users["physician"],
+        data=episode_data(
+            now + timedelta(days=2),
+            preparation_time=now + timedelta(days=2, hours=-1),
+            coa_third_party_retest=False,
+        ),
+        acknowledged=True,
+    )
+
+
+def _reviewed(world):
+    from infusion.models import OrderStatus
+
+    episode = world.get("signed_episode", _signed_episode)
+    ticks = [f"{o.pk}:{o.version}" for o in episode.orders.filter(status=OrderStatus.SIGNED)]
+    return {**SIGNATURE, "reviewed": ticks}
+
+
+FORMS |= {
+    "infusion:episode_verify": (SIGNED_EPISODE, _reviewed),
+    # C-VERIFY-1: an episode whose product was not re-tested by a third party (B-SITE-1)
+    # is overridden with a second physician's signature.
+    "infusion:check_override": (
+        {"pk": lambda w: w.get("site_episode", _site_episode).pk},
+        lambda w: {
+            "check_key": "site",
+            "reason": "fuzz",
+            "second_physician": str(w.get("doc2", _second_physician).pk),
+            "second_password": PASSWORD,
+        },
+    ),
 }
 SUBMITTERS |= {
+    "infusion:episode_verify": "pharmacist",
     "infusion:order_verify": "pharmacist",
     "infusion:order_reject": "pharmacist",
     "infusion:order_administer": "nurse",
@@ -264,8 +393,14 @@ SUBMITTERS |= {
 # A wrong password is refused *and audited* (who tried to sign what): that one audit row
 # is what an invalid signature leaves behind, nothing else.
 AUDITED_REFUSALS = {
-    name: {"signature_refused"}
-    for name in ("infusion:episode_sign_all", "infusion:order_sign", "infusion:order_verify")
+    name: {"signature_refused", "verify_refused"}
+    for name in (
+        "infusion:episode_sign_all",
+        "infusion:order_sign",
+        "infusion:order_verify",
+        "infusion:episode_verify",
+        "infusion:check_override",
+    )
 }
 FORM_EXEMPT = {
     "infusion_api:plan": "a JSON API, stateless; fuzzed in tests/infusion/test_api_and_command.py",
