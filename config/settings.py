@@ -10,6 +10,7 @@ APP_ENV selects the profile: "development" (default; the demo), "test" (pytest) 
 """
 
 import os
+import re
 import sys
 import zoneinfo
 from datetime import timedelta
@@ -102,16 +103,22 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "core.security_headers.SecurityHeadersMiddleware",
     "core.middleware.RequestContextMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "core.request_hygiene.RequestHygieneMiddleware",
     "core.middleware.SessionTimeoutMiddleware",
+    "core.reauth.ReauthMiddleware",
+    "core.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "core.middleware.HtmxLoginRedirectMiddleware",
+    "core.pdf.PdfUnavailableMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -163,6 +170,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "core.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
+    "core.reauth.LockoutBackend",
     "core.backends.WardModelBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
@@ -198,6 +206,9 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
 # Lockout counts per client address as the audit trail sees it (TRUSTED_PROXY_COUNT).
 AXES_CLIENT_IP_CALLABLE = "core.middleware.client_ip"
+# Re-authentication (signatures, overrides, password change; core.reauth): wrong passwords
+# per user before they are signed out and locked out for LOGIN_COOLOFF_MINUTES.
+REAUTH_FAILURE_LIMIT = env_int("REAUTH_FAILURE_LIMIT", AXES_FAILURE_LIMIT, minimum=1)
 
 # --- Internationalisation and time ------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -308,6 +319,95 @@ MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 MEDIA_URL = "/media-not-served/"  # never served directly; see infusion.views.consent_scan
 CONSENT_SCAN_MAX_BYTES = env_int("CONSENT_SCAN_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
 
+# --- Audit trail integrity (core.audit, core.audit_checkpoints) ----------------------------
+# Each audit event is an HMAC-SHA256 over the previous event's hash and its content, with a
+# key that lives outside the database: AUDIT_HMAC_KEYS="kid:secret,kid2:secret2" (no comma
+# in a secret), AUDIT_HMAC_KEY_ID the one new events use. Keep every key an event was ever
+# written with: verification needs it. Development and tests use a fixed, public key.
+_AUDIT_DEV_KEYS = {"dev": "dev-only-audit-hmac-key-do-not-use-in-production-0123456789"}
+
+
+def _audit_hmac_keys(raw):
+    keys = {}
+    for item in raw.split(","):
+        if not item.strip():
+            continue
+        kid, colon, secret = item.strip().partition(":")
+        if not colon or not secret or not re.fullmatch(r"[A-Za-z0-9_.-]{1,32}", kid):
+            raise ImproperlyConfigured(
+                "AUDIT_HMAC_KEYS must be comma-separated kid:secret pairs, each key id 1-32 "
+                "letters, digits, '-', '_' or '.' (e.g. 2026a:<40+ random characters>)."
+            )
+        if kid in keys:
+            raise ImproperlyConfigured(f"AUDIT_HMAC_KEYS names key id {kid!r} twice.")
+        if PRODUCTION and (len(secret) < 32 or secret in _AUDIT_DEV_KEYS.values()):
+            raise ImproperlyConfigured(
+                f"AUDIT_HMAC_KEYS: the secret of key {kid!r} must be 32+ random characters."
+            )
+        keys[kid] = secret
+    return keys
+
+
+_audit_keys_raw = env_str("AUDIT_HMAC_KEYS", required=PRODUCTION)
+AUDIT_HMAC_KEYS = _audit_hmac_keys(_audit_keys_raw) if _audit_keys_raw else dict(_AUDIT_DEV_KEYS)
+if not AUDIT_HMAC_KEYS:
+    raise ImproperlyConfigured("AUDIT_HMAC_KEYS holds no key.")
+AUDIT_HMAC_KEY_ID = env_str(
+    "AUDIT_HMAC_KEY_ID",
+    next(iter(AUDIT_HMAC_KEYS)) if len(AUDIT_HMAC_KEYS) == 1 else None,
+    required=len(AUDIT_HMAC_KEYS) > 1,
+)
+if AUDIT_HMAC_KEY_ID not in AUDIT_HMAC_KEYS:
+    raise ImproperlyConfigured(
+        f"AUDIT_HMAC_KEY_ID={AUDIT_HMAC_KEY_ID!r} is not a key id of AUDIT_HMAC_KEYS."
+    )
+# Checkpoints of the chain's head (seq, hash, time), written by beat and by every passing
+# `audit_verify` to an append-only file outside PostgreSQL; verify compares the table with
+# them, which is what detects a deleted tail or a truncated table.
+AUDIT_CHECKPOINT_DIR = Path(env_str("AUDIT_CHECKPOINT_DIR", str(VAR_DIR / "audit-checkpoints")))
+AUDIT_CHECKPOINT_MINUTES = env_int("AUDIT_CHECKPOINT_MINUTES", 10, minimum=1, maximum=1440)
+# Optional: an RFC 3161 timestamp authority that countersigns each checkpoint.
+AUDIT_TSA_URL = env_str("AUDIT_TSA_URL", "")
+if AUDIT_TSA_URL and not AUDIT_TSA_URL.startswith(("https://", "http://")):
+    raise ImproperlyConfigured(f"AUDIT_TSA_URL={AUDIT_TSA_URL!r} must be an http(s) URL.")
+AUDIT_TSA_TIMEOUT_SECONDS = env_int("AUDIT_TSA_TIMEOUT_SECONDS", 10, minimum=1, maximum=120)
+# PEM file of the authority's root certificate(s): when set, each token's signature is
+# verified when it is received and again by audit_verify (else only that it is ours).
+AUDIT_TSA_ROOTS_FILE = env_str("AUDIT_TSA_ROOTS_FILE", "")
+if AUDIT_TSA_ROOTS_FILE and not Path(AUDIT_TSA_ROOTS_FILE).is_file():
+    raise ImproperlyConfigured(f"AUDIT_TSA_ROOTS_FILE={AUDIT_TSA_ROOTS_FILE!r} is not a file.")
+CELERY_BEAT_SCHEDULE["audit-checkpoint"] = {
+    "task": "core.tasks.write_audit_checkpoint",
+    "schedule": float(AUDIT_CHECKPOINT_MINUTES * 60),
+    "options": {"expires": float(AUDIT_CHECKPOINT_MINUTES * 60)},
+}
+# The software version recorded in every audit event: APP_VERSION when set, else
+# `git describe` of the checkout, else the version in pyproject.toml (core/version.py).
+APP_VERSION = env_str("APP_VERSION", "")
+
+# --- Security log (core.security_log) -----------------------------------------------------
+# Anonymous and pre-authentication events (CSRF failures, failed sign-ins, lockouts) are
+# not clinical records: they go to their own table, rate-limited and pruned by age.
+SECURITY_LOG_RETENTION_DAYS = env_int("SECURITY_LOG_RETENTION_DAYS", 90, minimum=1)
+# Rows written per client address per minute; the rest are counted in one summary row.
+SECURITY_LOG_PER_IP_PER_MINUTE = env_int("SECURITY_LOG_PER_IP_PER_MINUTE", 10, minimum=1)
+# And across all addresses (a flood from many addresses), the same way.
+SECURITY_LOG_PER_MINUTE = env_int(
+    "SECURITY_LOG_PER_MINUTE", 600, minimum=SECURITY_LOG_PER_IP_PER_MINUTE
+)
+CELERY_BEAT_SCHEDULE["security-log-prune"] = {
+    "task": "core.tasks.prune_security_log",
+    "schedule": 3600.0,
+    "options": {"expires": 3600.0},
+}
+
+# --- PDFs (core.pdf) ----------------------------------------------------------------------
+# A hard time budget: HTML beyond this size is refused before rendering, and a render that
+# takes longer is stopped (its renderer process killed) with a message, well inside
+# gunicorn's 60 s worker timeout.
+PDF_RENDER_TIMEOUT_SECONDS = env_int("PDF_RENDER_TIMEOUT_SECONDS", 20, minimum=1, maximum=50)
+PDF_MAX_HTML_BYTES = env_int("PDF_MAX_HTML_BYTES", 1_000_000, minimum=10_000)
+
 # --- Logging: errors to the console, never to the page ------------------------------------
 LOGGING = {
     "version": 1,
@@ -341,8 +441,16 @@ REMINDER_CHANNELS = env_list(
     ["core.reminders.channels.InAppChannel", "core.reminders.channels.EmailChannel"],
 )
 REMINDER_CALENDAR_DAYS = env_int("REMINDER_CALENDAR_DAYS", 60, minimum=1, maximum=366)
-# Absolute links in e-mails and calendar events.
-REMINDER_SITE_URL = env_str("REMINDER_SITE_URL", "http://127.0.0.1:8000")
+# Absolute links in e-mails and calendar events. Unset, it is derived: in production from
+# the first ALLOWED_HOSTS name (https), elsewhere from PORT (scripts/run exports both PORT
+# and this URL, so the links of the worker's e-mails name the port the web server uses).
+REMINDER_SITE_URL = env_str("REMINDER_SITE_URL", "") or (
+    f"https://{ALLOWED_HOSTS[0].lstrip('.')}"
+    if PRODUCTION and ALLOWED_HOSTS and ALLOWED_HOSTS[0] != "*"
+    else f"http://127.0.0.1:{env_int('PORT', 8000, minimum=1, maximum=65535)}"
+)
+if not re.match(r"^https?://[^/\s]+\S*$", REMINDER_SITE_URL):
+    raise ImproperlyConfigured("REMINDER_SITE_URL must be a URL such as https://ward.example.org.")
 # Test-only: e-mail sends sleep this long (reliability tests kill a worker mid-send).
 try:
     REMINDER_TEST_DELIVERY_DELAY_SECONDS = float(
@@ -361,4 +469,12 @@ CELERY_BEAT_SCHEDULE["reminders-sweep"] = {
     "schedule": float(REMINDER_SWEEP_SECONDS),
     # A tick nobody ran before the next one is dropped: the next sweep covers it.
     "options": {"expires": float(REMINDER_SWEEP_SECONDS)},
+}
+# C-MAR-1: how often due doses past their window are marked missed (and the physicians
+# reminded); a dose is at most this late to show as missed.
+DOSE_SWEEP_SECONDS = env_int("DOSE_SWEEP_SECONDS", 60, minimum=10, maximum=3600)
+CELERY_BEAT_SCHEDULE["doses-sweep-missed"] = {
+    "task": "infusion.tasks.sweep_missed_doses",
+    "schedule": float(DOSE_SWEEP_SECONDS),
+    "options": {"expires": float(DOSE_SWEEP_SECONDS)},
 }

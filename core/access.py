@@ -1,7 +1,7 @@
 """Who may see and change what. One helper per object type; views call these.
 
 Staff see only their own ward's patients: another ward's patient is a 404 (we do not
-confirm that the record exists) and the attempt is audited. Administrators read every
+confirm that the record exists) and the attempt is audited. Auditors read every
 ward and change no clinical data.
 """
 
@@ -16,7 +16,7 @@ from .models import Patient, Role
 
 def patients_for_user(user):
     qs = Patient.objects.select_related("ward")
-    if user.role == Role.ADMIN:
+    if user.role == Role.AUDITOR:
         return qs
     if user.ward_id is None or user.role is None:
         return qs.none()
@@ -30,7 +30,7 @@ def get_patient_for_user(user, pk):
 
 
 def get_for_user(user, queryset, pk, *, ward_path, patient_path):
-    """The object ``pk`` of ``queryset`` if the user's ward holds it (administrators: any).
+    """The object ``pk`` of ``queryset`` if the user's ward holds it (auditors: any).
 
     Otherwise 404, saying no more than "not on your ward"; when the object exists on
     another ward the attempt is audited ("access_denied", with the object's patient, found
@@ -60,7 +60,7 @@ def get_for_user(user, queryset, pk, *, ward_path, patient_path):
 
 def scoped_for_user(user, queryset, *, ward_path="patient__ward"):
     """Any queryset of objects that belong to a ward, restricted to the user's ward."""
-    if user.role == Role.ADMIN:
+    if user.role == Role.AUDITOR:
         return queryset
     if user.ward_id is None or user.role is None:
         return queryset.none()

@@ -9,3 +9,6 @@ class CoreConfig(AppConfig):
     def ready(self):
         # Auth events (login success/failure, logout) come only as Django signals.
         from . import auth_audit  # noqa: F401
+        from .version import app_version
+
+        app_version()  # once per process, at startup: every audit event records it

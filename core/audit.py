@@ -1,23 +1,34 @@
-"""The audit trail: append-only, hash-chained events.
+"""The audit trail: append-only, keyed hash chain, anchored by checkpoints.
 
 Every create, update, delete and signature of clinical data calls `record()` inside the
-same transaction as the write. Each event's `entry_hash` is SHA-256 over the previous
-event's hash and the event's canonical JSON, so a changed or removed row breaks the chain
-at that row; `verify_chain()` (and `manage.py audit_verify`) finds the first break.
+same transaction as the write. Each event's `entry_hash` is HMAC-SHA256, under the key
+named by its `key_id` (settings.AUDIT_HMAC_KEYS: outside the database), of the previous
+event's hash and the event's canonical JSON (its actor's role and the software version
+included). A changed, inserted or reordered row breaks the chain at that row, and only a
+holder of the key could write a row that verifies. Events written before the chain was
+keyed (empty `key_id`) keep their plain SHA-256 rule; none may follow a keyed event.
+
+What the chain alone cannot see is rows removed from its end, or all of them: checkpoints
+of the chain's head, kept outside PostgreSQL (core/audit_checkpoints.py), cover that.
+`verify_chain()` (and `manage.py audit_verify`) compares the table with the chain and with
+every checkpoint, and names the first event that does not match.
 """
 
 import hashlib
+import hmac
 import ipaddress
 import json
 from dataclasses import dataclass
 from datetime import UTC
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models, transaction
 from django.utils import timezone
 
 from . import context
 from .models import AuditEvent
+from .version import app_version
 
 GENESIS_HASH = "0" * 64
 # An arbitrary constant naming the PostgreSQL advisory lock that serialises chain appends.
@@ -56,7 +67,7 @@ def _canonical(fields):
 
 
 def _content(event):
-    return {
+    content = {
         "seq": event.seq,
         "at": event.at.astimezone(UTC).isoformat(timespec="microseconds"),
         "actor_id": event.actor_id,
@@ -71,11 +82,30 @@ def _content(event):
         "request_id": event.request_id,
         "client_ip": event.client_ip,
     }
+    if event.key_id:  # keyed events also bind who acted in which role, with what software
+        content["actor_role"] = event.actor_role
+        content["app_version"] = event.app_version
+        content["key_id"] = event.key_id
+    return content
+
+
+class UnknownKeyError(KeyError):
+    """An event names a key id that settings.AUDIT_HMAC_KEYS does not hold."""
+
+
+def hmac_key(key_id):
+    try:
+        return settings.AUDIT_HMAC_KEYS[key_id].encode("utf-8")
+    except KeyError:
+        raise UnknownKeyError(key_id) from None
 
 
 def compute_hash(prev_hash, event):
-    payload = prev_hash + _canonical(_content(event))
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+    """The event's entry_hash: HMAC-SHA256 under its key, or SHA-256 for a pre-key event."""
+    payload = (prev_hash + _canonical(_content(event))).encode("utf-8")
+    if not event.key_id:
+        return hashlib.sha256(payload).hexdigest()
+    return hmac.new(hmac_key(event.key_id), payload, hashlib.sha256).hexdigest()
 
 
 def _clean_ip(ip):
@@ -133,6 +163,8 @@ def record(
     if patient is not None:
         patient_id = patient.pk
     is_user = actor is not None and getattr(actor, "is_authenticated", False)
+    # The role as the request already loaded it with the permissions (core/backends.py).
+    role = (getattr(actor, "role", None) or "") if is_user else ""
     # No savepoint of its own (two round trips on every clinical write): inside the
     # write's transaction, a failed append fails the whole write, as it must.
     with transaction.atomic(savepoint=False):
@@ -151,6 +183,9 @@ def record(
             reason=reason or "",
             request_id=ctx.request_id,
             client_ip=_clean_ip(ctx.client_ip),
+            actor_role=str(role)[:32],
+            app_version=app_version(),
+            key_id=settings.AUDIT_HMAC_KEY_ID,
             prev_hash=last["entry_hash"] if last else GENESIS_HASH,
         )
         event.entry_hash = compute_hash(event.prev_hash, event)
@@ -162,23 +197,112 @@ def record(
 class ChainStatus:
     ok: bool
     checked: int
+    # The first event that is wrong or missing; None when the fault is in the checkpoint
+    # file itself (a line not signed with the key).
     first_broken_seq: int | None = None
     problem: str = ""
+    # The newest event verified (seq 0 and the genesis hash for an empty trail).
+    head_seq: int = 0
+    head_hash: str = GENESIS_HASH
+    head_at: object = None
+    checkpoints: int = 0  # checkpoint lines compared with the table
 
 
-def verify_chain():
-    """Recompute every hash in order; report the first event that does not match."""
+_VERIFIED_FIELDS = (
+    "seq",
+    "at",
+    "actor_id",
+    "actor_username",
+    "action",
+    "object_type",
+    "object_id",
+    "patient_id",
+    "old_values",
+    "new_values",
+    "reason",
+    "request_id",
+    "client_ip",
+    "actor_role",
+    "app_version",
+    "key_id",
+    "prev_hash",
+    "entry_hash",
+)
+
+
+def verify_chain(*, checkpoints=True):
+    """Recompute every hash in order and compare the table with every checkpoint; report
+    the first event that does not match. Streams the table and the checkpoint file (both
+    in seq order, merged as they are read): memory stays flat however long the trail.
+
+    The checkpoint file is sized before the table is read, so a checkpoint written while
+    this runs (of events this read may not see) is left for the next run.
+    """
+    from .audit_checkpoints import CheckpointError, read_checkpoints
+
     prev_hash = GENESIS_HASH
     expected_seq = 1
-    checked = 0
-    for event in AuditEvent.objects.order_by("seq").iterator(chunk_size=2000):
-        if event.seq != expected_seq:
-            return ChainStatus(False, checked, event.seq, f"event #{expected_seq} is missing")
-        if event.prev_hash != prev_hash:
-            return ChainStatus(False, checked, event.seq, "previous-hash link does not match")
-        if compute_hash(prev_hash, event) != event.entry_hash:
-            return ChainStatus(False, checked, event.seq, "content does not match its hash")
-        prev_hash = event.entry_hash
-        expected_seq += 1
-        checked += 1
-    return ChainStatus(True, checked)
+    checked = compared = 0
+    keyed = False
+    head = None
+
+    def broken(seq, problem):
+        return ChainStatus(False, checked, seq, problem, checkpoints=compared)
+
+    try:
+        anchors = read_checkpoints() if checkpoints else iter(())
+        anchor = next(anchors, None)
+        # Named tuples, not model instances: ~15 % less CPU an event, the same values.
+        rows = AuditEvent.objects.order_by("seq").values_list(*_VERIFIED_FIELDS, named=True)
+        for event in rows.iterator(chunk_size=2000):
+            if event.seq != expected_seq:
+                return broken(event.seq, f"event #{expected_seq} is missing")
+            if event.prev_hash != prev_hash:
+                return broken(event.seq, "previous-hash link does not match")
+            if event.key_id:
+                keyed = True
+            elif keyed:
+                return broken(
+                    event.seq, "written without the audit key after keyed events (not genuine)"
+                )
+            try:
+                entry_hash = compute_hash(prev_hash, event)
+            except UnknownKeyError:
+                return broken(
+                    event.seq, f"signed with key id {event.key_id!r}, which is not configured"
+                )
+            if entry_hash != event.entry_hash:
+                return broken(event.seq, "content does not match its hash")
+            while anchor is not None and anchor.seq <= event.seq:
+                if anchor.seq == event.seq and anchor.hash != event.entry_hash:
+                    return broken(event.seq, f"does not match the checkpoint {anchor.describe()}")
+                compared += 1
+                anchor = next(anchors, None)
+            prev_hash = event.entry_hash
+            expected_seq += 1
+            checked += 1
+            head = event
+        while anchor is not None:  # checkpoints beyond the newest event (or of seq 0)
+            if anchor.seq > checked:
+                return broken(
+                    checked + 1,
+                    f"event #{checked + 1} is missing: the trail ends at #{checked} but the "
+                    f"checkpoint {anchor.describe()} recorded #{anchor.seq} (events removed "
+                    "from its end, or the table truncated)",
+                )
+            if anchor.hash != GENESIS_HASH:
+                return broken(1, f"does not match the checkpoint {anchor.describe()}")
+            compared += 1
+            anchor = next(anchors, None)
+    except CheckpointError as error:
+        return broken(error.seq, error.problem)
+    if head is None:
+        return ChainStatus(True, 0, checkpoints=compared)
+    return ChainStatus(
+        True,
+        checked,
+        head_seq=head.seq,
+        head_hash=head.entry_hash,
+        head_at=head.at,
+        checkpoints=compared,
+    )

@@ -1,11 +1,53 @@
-from decimal import Decimal
+from decimal import Decimal, DecimalException
 
 from django import forms
-from django.utils import timezone
+from django.contrib.auth.forms import PasswordChangeForm as DjangoPasswordChangeForm
+from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
+from . import numbers, reauth, text
 from .labs import ANALYTE_CHOICES, ANALYTES, UNIT_CHOICES
 from .models import MeasurementKind, Patient, Ward
+
+BOUNDED_NUMBER_MESSAGE = _(
+    "Enter a number with at most 30 significant digits and an exponent within ±20."
+)
+
+
+class BoundedDecimalField(forms.DecimalField):
+    """A DecimalField that refuses a number too long or beyond an exponent of ±20 before
+    anything compares or formats it (core.numbers): "1e-999999999" is a field error, not
+    a billion-digit string."""
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if self.localize:
+            value = formats.sanitize_separators(value)
+        try:
+            return numbers.parse_decimal(str(value))
+        except numbers.UnboundedNumber:
+            raise forms.ValidationError(BOUNDED_NUMBER_MESSAGE, code="unbounded")
+        except DecimalException:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+
+
+def validate_single_line(value):
+    """A name, a number, a label: one line, no control character (core.text)."""
+    char = text.control_character(value or "", single_line=True)
+    if char is not None:
+        raise forms.ValidationError(
+            _("Remove the control character or line break (%(char)s): this is one line of text."),
+            code="control_character",
+            params={"char": text.describe(char)},
+        )
+
+
+def single_line(field):
+    """The form field, refusing control characters and line breaks."""
+    field.validators.append(validate_single_line)
+    return field
+
 
 MEASUREMENT_LIMITS = {
     MeasurementKind.WEIGHT_KG: (Decimal("1"), Decimal("400")),
@@ -33,6 +75,14 @@ def not_in_future(value):
     return value
 
 
+# The answer when a hospital number is held by another ward's patient: the same whatever
+# that patient is, and nothing that says a record exists elsewhere or where.
+NUMBER_NOT_REGISTRABLE = _(
+    "This hospital number cannot be registered on your ward. Check the number; if it is "
+    "right, contact the medical records office."
+)
+
+
 class PatientForm(forms.ModelForm):
     class Meta:
         model = Patient
@@ -41,9 +91,16 @@ class PatientForm(forms.ModelForm):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
+        # Names reach e-mail subjects, PDFs and exports: one line, no control character.
+        for name in ("hospital_number", "name"):
+            single_line(self.fields[name])
         # Staff create patients on their own ward only.
         self.fields["ward"].queryset = Ward.objects.filter(pk=user.ward_id)
         self.fields["ward"].initial = user.ward_id
+        self.user_ward_id = user.ward_id
+        # The patient of another ward who holds the hospital number typed, if any: the view
+        # audits the attempt; the form says nothing about that patient.
+        self.other_ward_holder = None
 
     def clean_date_of_birth(self):
         dob = self.cleaned_data["date_of_birth"]
@@ -55,12 +112,39 @@ class PatientForm(forms.ModelForm):
         return dob
 
     def clean_hospital_number(self):
-        return self.cleaned_data["hospital_number"].strip().upper()
+        number = self.cleaned_data["hospital_number"].strip().upper()
+        holder = (
+            Patient.objects.filter(hospital_number=number)
+            .exclude(pk=self.instance.pk)
+            .values("pk", "ward_id")
+            .first()
+        )
+        if holder is None:
+            return number
+        if holder["ward_id"] == self.user_ward_id:
+            raise forms.ValidationError(
+                _("A patient with this hospital number is already on your ward."), code="unique"
+            )
+        # Another ward's patient: never say so (issue 17), nor whose number it is.
+        self.other_ward_holder = holder["pk"]
+        raise forms.ValidationError(NUMBER_NOT_REGISTRABLE, code="not_registrable")
+
+    def validate_unique(self):
+        # Django's own check would answer "Patient with this Hospital number already exists"
+        # for any ward's patient; clean_hospital_number checks that field instead.
+        exclude = {f.name for f in Patient._meta.fields} - set(self._meta.fields)
+        exclude |= set(self.errors) | {"hospital_number"}
+        try:
+            self.instance.validate_unique(exclude=exclude)
+        except forms.ValidationError as error:
+            for field, messages in error.message_dict.items():
+                for message in messages:
+                    self.add_error(None if field == "__all__" else field, message)
 
 
 class MeasurementForm(forms.Form):
     kind = forms.ChoiceField(label=_("Measurement"), choices=MeasurementKind.choices)
-    value = forms.DecimalField(label=_("Value"), max_digits=6, decimal_places=2)
+    value = BoundedDecimalField(label=_("Value"), max_digits=6, decimal_places=2)
     measured_at = forms.DateTimeField(label=_("Measured at"), widget=DateTimeInput())
 
     def clean_measured_at(self):
@@ -82,9 +166,11 @@ class MeasurementForm(forms.Form):
 
 class LabResultForm(forms.Form):
     analyte = forms.ChoiceField(label=_("Analyte"), choices=ANALYTE_CHOICES)
-    value = forms.DecimalField(label=_("Value"), max_digits=12, decimal_places=4, min_value=0)
+    value = BoundedDecimalField(label=_("Value"), max_digits=12, decimal_places=4, min_value=0)
     unit = forms.ChoiceField(label=_("Unit"), choices=[(u, u) for u in UNIT_CHOICES])
-    lab = forms.CharField(label=_("Laboratory"), max_length=60, initial="Hospital central lab")
+    lab = single_line(
+        forms.CharField(label=_("Laboratory"), max_length=60, initial="Hospital central lab")
+    )
     observed_at = forms.DateTimeField(label=_("Observed at"), widget=DateTimeInput())
 
     def clean_observed_at(self):
@@ -107,10 +193,10 @@ class LabResultForm(forms.Form):
 
 
 class AuditFilterForm(forms.Form):
-    user = forms.CharField(label=_("User"), required=False)
-    patient = forms.CharField(label=_("Patient (hospital number)"), required=False)
-    action = forms.CharField(label=_("Action"), required=False)
-    object_type = forms.CharField(label=_("Object type"), required=False)
+    user = forms.CharField(label=_("User"), required=False, max_length=150)
+    patient = forms.CharField(label=_("Patient (hospital number)"), required=False, max_length=30)
+    action = forms.CharField(label=_("Action"), required=False, max_length=40)
+    object_type = forms.CharField(label=_("Object type"), required=False, max_length=100)
     object_id = forms.CharField(label=_("Object ID"), required=False, max_length=64)
     date_from = forms.DateField(label=_("From"), required=False, widget=DateInput())
     date_to = forms.DateField(label=_("To"), required=False, widget=DateInput())
@@ -120,3 +206,18 @@ class AuditFilterForm(forms.Form):
         if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
             self.add_error("date_to", _("The end date is before the start date."))
         return data
+
+
+class PasswordChangeForm(DjangoPasswordChangeForm):
+    """Django's form, with the old password checked by core.reauth: audited and counted
+    towards the re-authentication lockout like a signature's password."""
+
+    def clean_old_password(self):
+        old_password = self.cleaned_data["old_password"]
+        try:
+            reauth.verify_password(
+                self.user, old_password, obj=self.user, action="password_change", signing=False
+            )
+        except reauth.Refused as refused:
+            raise forms.ValidationError(refused.message, code="password_incorrect") from None
+        return old_password

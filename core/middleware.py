@@ -2,11 +2,15 @@ import ipaddress
 import re
 import time
 import uuid
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from django.conf import settings
-from django.contrib.auth import logout
+from django.contrib.auth import REDIRECT_FIELD_NAME, logout
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import translation
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from . import audit, context
 
@@ -109,3 +113,80 @@ class SessionTimeoutMiddleware:
         if not getattr(view_func, "passive_request", False) and now - (last_seen or 0) >= 60:
             session[self.LAST_SEEN] = now
         return None
+
+
+class UserLanguageMiddleware:
+    """Pages follow the signed-in user's language (core.User.language), not a cookie or the
+    browser: a ward tablet shared by an English and a Chinese nurse shows each their own,
+    and the PDFs, e-mails and reminders they get use the same setting. Anonymous pages
+    (the sign-in page) keep LocaleMiddleware's choice (cookie, then Accept-Language)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            language = user_language(user)
+            if language:
+                translation.activate(language)
+                request.LANGUAGE_CODE = language
+        return self.get_response(request)
+
+
+def user_language(user):
+    """The user's chosen language code, or "" before the first sign-in chose one."""
+    language = getattr(user, "language", "") or ""
+    return language if language in dict(settings.LANGUAGES) else ""
+
+
+class HtmxLoginRedirectMiddleware:
+    """An htmx request from a signed-out browser (expired or deleted session) must never
+    swap the sign-in page into a fragment: the browser would follow the redirect to
+    /login/ and htmx would put that page inside the chart, with a nested form that posts
+    to the wrong URL.
+
+    The redirect to the sign-in page becomes `HX-Redirect` (django-htmx's recipe, status
+    200 because htmx ignores the headers of a 3xx it never sees): htmx then loads the
+    sign-in page as a whole page, with `next` set to the page the user was on
+    (HX-Current-URL, not the POST-only URL of the action). static/js/keep-forms.js saves
+    what was typed before htmx leaves the page, and puts it back when the user returns.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.headers.get("HX-Request") != "true":
+            return response
+        redirected = response.status_code in (301, 302, 303, 307, 308)
+        location = response.get("Location", "") if redirected else response.get("HX-Redirect", "")
+        login_path = reverse(settings.LOGIN_URL)
+        parts = urlsplit(location)
+        if parts.path != login_path:
+            return response
+        query = [(k, v) for k, v in parse_qsl(parts.query) if k != REDIRECT_FIELD_NAME]
+        page = htmx_current_page(request)
+        if page:
+            query.append((REDIRECT_FIELD_NAME, page))
+        redirect_to = login_path + ("?" + urlencode(query) if query else "")
+        if not redirected:  # already an HX-Redirect (a timeout, a polled badge): add next
+            response["HX-Redirect"] = redirect_to
+            return response
+        answer = HttpResponse(status=200)
+        answer["HX-Redirect"] = redirect_to
+        return answer
+
+
+def htmx_current_page(request):
+    """The path (and query) of the page an htmx request came from, if it is this site's."""
+    current = request.headers.get("HX-Current-URL", "")
+    if not current or not url_has_allowed_host_and_scheme(
+        current, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return ""
+    parts = urlsplit(current)
+    if parts.path == reverse(settings.LOGIN_URL):
+        return ""
+    return parts.path + ("?" + parts.query if parts.query else "")

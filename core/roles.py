@@ -4,8 +4,11 @@
 screening/infusion migrations), so groups and permissions exist right after `migrate`.
 """
 
-ROLES = ("physician", "nurse", "pharmacist", "admin")
+ROLES = ("physician", "nurse", "pharmacist", "auditor", "sysadmin")
 
+# The core permissions as migration 0002 granted them, frozen (it runs before the later
+# models exist). Its "admin" role became "auditor" and "sysadmin" in migration 0005; the
+# current grants are PERMISSIONS below.
 CORE_PERMISSIONS = {
     "physician": [
         "core.view_patient",
@@ -64,7 +67,48 @@ def grant(apps, role_permissions):
             group.permissions.add(permission)
 
 
-PERMISSIONS = CORE_PERMISSIONS
+_CLINICAL_READ = ["core.view_patient", "core.view_measurement", "core.view_labresult"]
+_CLINICAL_WRITE = [
+    "core.view_patient",
+    "core.add_patient",
+    "core.change_patient",
+    "core.view_measurement",
+    "core.add_measurement",
+    "core.view_labresult",
+    "core.add_labresult",
+]
+# What each role may do today (sync_runtime; migration 0005 applies the auditor/sysadmin split).
+PERMISSIONS = {
+    "physician": list(_CLINICAL_WRITE),
+    "nurse": list(_CLINICAL_WRITE),
+    "pharmacist": list(_CLINICAL_READ),
+    # Reads every ward, the audit trail and its exports; writes nothing.
+    "auditor": [
+        *_CLINICAL_READ,
+        "core.view_auditevent",
+        "core.view_securityevent",  # the security log (migration 0004), read-only
+        "core.view_referencerange",
+        "core.view_referencerangechange",
+        "core.view_signedrecord",
+    ],
+    # Users, wards and reference ranges in the Django admin, each change audited with a
+    # reason; a reference-range change is a proposal until a second sysadmin approves it.
+    # No clinical record and no audit browser (the auditor audits the administrators).
+    "sysadmin": [
+        "core.view_user",
+        "core.add_user",
+        "core.change_user",
+        "core.view_ward",
+        "core.add_ward",
+        "core.change_ward",
+        "core.view_referencerange",
+        "core.add_referencerange",
+        "core.change_referencerange",
+        "core.delete_referencerange",
+        "core.view_referencerangechange",
+        "core.approve_referencerangechange",
+    ],
+}
 
 
 def sync_runtime():

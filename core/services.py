@@ -1,17 +1,37 @@
 """Clinical writes of the core app: one function per action, each audited in its transaction."""
 
-from decimal import Decimal
-
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from . import audit
-from .models import LabResult, Measurement, Patient, ReferenceRange
+from . import audit, text
+from .clinical_time import check_clinical_time
+from .models import LabResult, Measurement, Patient
 
 PATIENT_FIELDS = ("hospital_number", "name", "sex", "date_of_birth", "ward")
-REFERENCE_RANGE_FIELDS = ("lab", "analyte", "sex", "unit", "lower", "upper")
+
+
+def _check_patient_text(data, reason=""):
+    """Names reach e-mail subjects, PDFs and exports: refused with a control character or
+    line break in them (the form says so first), the reason beyond 2,000 characters."""
+    errors = {}
+    for name in ("hospital_number", "name"):
+        char = text.control_character(str(data.get(name) or ""), single_line=True)
+        if char is not None:
+            errors[name] = _("Remove the control character or line break (%(char)s).") % {
+                "char": text.describe(char)
+            }
+    if text.too_long(reason, text.REASON_MAX_LENGTH):
+        errors["reason"] = _("The reason is longer than %(max)s characters.") % {
+            "max": text.REASON_MAX_LENGTH
+        }
+    if errors:
+        raise ValidationError(errors)
 
 
 def patient_create(*, actor, data):
+    _check_patient_text(data)
     with transaction.atomic():
         patient = Patient(**data)
         patient.save()
@@ -26,6 +46,7 @@ def patient_create(*, actor, data):
 
 
 def patient_update(*, actor, patient, data, reason=""):
+    _check_patient_text(data, reason)
     with transaction.atomic():
         patient = Patient.objects.select_for_update().get(pk=patient.pk)
         before = audit.snapshot(patient, PATIENT_FIELDS)
@@ -42,7 +63,29 @@ def patient_update(*, actor, patient, data, reason=""):
     return patient
 
 
+class ClinicalTimeRefused(ValueError):
+    """C-TIME-1: an implausible recorded time; ``field_errors`` for the form, nothing stored."""
+
+    def __init__(self, field, messages):
+        super().__init__(" ".join(messages))
+        self.message = " ".join(messages)
+        self.field_errors = {field: list(messages)}
+
+
+def _check_time(at, *, patient, what, field):
+    problems = check_clinical_time(
+        at,
+        now=timezone.now(),
+        what=what,
+        birth_date=patient.date_of_birth,
+        zone=timezone.get_default_timezone(),
+    )
+    if problems:
+        raise ClinicalTimeRefused(field, [_(p.template) % p.params for p in problems])
+
+
 def measurement_record(*, actor, patient, kind, value, measured_at):
+    _check_time(measured_at, patient=patient, what=_("The measurement time"), field="measured_at")
     with transaction.atomic():
         m = Measurement(
             patient=patient, kind=kind, value=value, measured_at=measured_at, recorded_by=actor
@@ -59,6 +102,7 @@ def measurement_record(*, actor, patient, kind, value, measured_at):
 
 
 def lab_result_record(*, actor, patient, analyte, value, unit, lab, observed_at):
+    _check_time(observed_at, patient=patient, what=_("The observation time"), field="observed_at")
     with transaction.atomic():
         result = LabResult(
             patient=patient,
@@ -78,65 +122,6 @@ def lab_result_record(*, actor, patient, analyte, value, unit, lab, observed_at)
             new=audit.snapshot(result, ("analyte", "value", "unit", "lab", "observed_at")),
         )
     return result
-
-
-def _reference_range_values(rr):
-    # Limits as the database stores them (4 decimal places), so "84" and "84.0000" are the
-    # same value in the diff and the audit shows what screening will read back.
-    values = audit.snapshot(rr, REFERENCE_RANGE_FIELDS)
-    for name in ("lower", "upper"):
-        value = getattr(rr, name)
-        if value not in (None, ""):
-            places = ReferenceRange._meta.get_field(name).decimal_places
-            values[name] = str(Decimal(str(value)).quantize(Decimal(1).scaleb(-places)))
-    return values
-
-
-def reference_range_save(*, actor, reference_range, reason):
-    """Create or change a reference range. ULNs decide screening verdicts, so every change
-    is audited with the values before and after and the reason given."""
-    if not (reason or "").strip():
-        raise ValueError("A reference-range change needs a reason for the audit trail.")
-    reason = reason.strip()
-    with transaction.atomic():
-        if reference_range.pk is None:
-            reference_range.save()
-            audit.record(
-                "create",
-                actor=actor,
-                obj=reference_range,
-                new=_reference_range_values(reference_range),
-                reason=reason,
-            )
-            return reference_range
-        stored = ReferenceRange.objects.select_for_update().get(pk=reference_range.pk)
-        old, new = audit.diff(
-            _reference_range_values(stored), _reference_range_values(reference_range)
-        )
-        if not new:
-            return reference_range
-        reference_range.save()
-        audit.record("update", actor=actor, obj=reference_range, old=old, new=new, reason=reason)
-    return reference_range
-
-
-def reference_range_delete(*, actor, reference_range, reason):
-    if not (reason or "").strip():
-        raise ValueError("Deleting a reference range needs a reason for the audit trail.")
-    reason = reason.strip()
-    with transaction.atomic():
-        stored = ReferenceRange.objects.select_for_update().get(pk=reference_range.pk)
-        old = _reference_range_values(stored)
-        object_id = stored.pk
-        stored.delete()
-        audit.record(
-            "delete",
-            actor=actor,
-            object_type=ReferenceRange._meta.label,
-            object_id=object_id,
-            old=old,
-            reason=reason,
-        )
 
 
 def latest_measurement(patient, kind):

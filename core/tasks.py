@@ -3,6 +3,7 @@
 from celery import shared_task
 from django.conf import settings
 
+from core import audit_checkpoints, security_log
 from core.reminders import services
 
 
@@ -32,3 +33,16 @@ def deliver_reminders(reminder_ids):
 @shared_task(**_DELIVERY)
 def deliver_reminder(reminder_id):
     services.deliver(reminder_id)
+
+
+@shared_task(ignore_result=True)
+def write_audit_checkpoint():
+    """Beat, every AUDIT_CHECKPOINT_MINUTES: anchor the audit chain's head outside the
+    database (core/audit_checkpoints.py); nothing when it has not moved since."""
+    audit_checkpoints.checkpoint_write(source="beat", skip_unchanged=True)
+
+
+@shared_task(ignore_result=True)
+def prune_security_log():
+    """Beat, hourly: drop security events older than SECURITY_LOG_RETENTION_DAYS."""
+    security_log.prune()

@@ -1,4 +1,3 @@
-import csv
 from datetime import datetime, time
 
 from django.conf import settings
@@ -22,9 +21,16 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from . import audit, services
+from . import audit, csvsafe, security_log, services, text
 from .access import get_patient_for_user, patients_for_user, require_perm
-from .forms import AuditFilterForm, LabResultForm, MeasurementForm, PatientForm
+from .forms import (
+    AuditFilterForm,
+    LabResultForm,
+    MeasurementForm,
+    PasswordChangeForm,
+    PatientForm,
+)
+from .middleware import user_language
 from .models import AuditEvent, MeasurementKind, Patient, Ward
 
 
@@ -80,6 +86,8 @@ def _detail_context(request, patient, *, measurement_form=None, lab_form=None):
 @require_perm("core.add_patient")
 def patient_create(request):
     form = PatientForm(request.POST if request.method == "POST" else None, user=request.user)
+    if request.method == "POST" and not form.is_valid():
+        _audit_other_ward_number(request, form, "patient_create")
     if request.method == "POST" and form.is_valid():
         patient = services.patient_create(actor=request.user, data=form.cleaned_data)
         messages.success(
@@ -87,6 +95,21 @@ def patient_create(request):
         )
         return redirect("patient_detail", pk=patient.pk)
     return render(request, "core/patient_form.html", {"form": form})
+
+
+def _audit_other_ward_number(request, form, action):
+    """A hospital number held by another ward's patient was typed: the form says only that
+    it cannot be registered; the attempt is audited as the access check audits a look at
+    another ward's record."""
+    if form.other_ward_holder is not None:
+        audit.record(
+            "access_denied",
+            actor=request.user,
+            object_type=Patient._meta.label,
+            object_id=form.other_ward_holder,
+            patient_id=form.other_ward_holder,
+            new={"reason": "hospital number of another ward", "action": action},
+        )
 
 
 @login_required
@@ -100,6 +123,14 @@ def patient_edit(request, pk):
         reason = request.POST.get("reason", "").strip()
         if not reason:
             form.add_error(None, _("Give a reason for the change; it is kept in the audit trail."))
+        elif len(reason) > text.REASON_MAX_LENGTH:
+            form.add_error(
+                None,
+                _("The reason is longer than %(max)s characters.")
+                % {"max": text.REASON_MAX_LENGTH},
+            )
+        if not form.is_valid():
+            _audit_other_ward_number(request, form, "patient_update")
         if form.is_valid():
             data = {f: form.cleaned_data[f] for f in services.PATIENT_FIELDS}
             services.patient_update(actor=request.user, patient=patient, data=data, reason=reason)
@@ -115,8 +146,14 @@ def measurement_add(request, pk):
     patient = get_patient_for_user(request.user, pk)
     form = MeasurementForm(request.POST)
     if form.is_valid():
-        services.measurement_record(actor=request.user, patient=patient, **form.cleaned_data)
-        form = None
+        try:
+            services.measurement_record(actor=request.user, patient=patient, **form.cleaned_data)
+        except services.ClinicalTimeRefused as refused:  # C-TIME-1: shown on this form
+            for name, errors in refused.field_errors.items():
+                for error in errors:
+                    form.add_error(name, error)
+        else:
+            form = None
     context = _detail_context(request, patient, measurement_form=form)
     if request.htmx:
         return render(request, "core/patient_detail.html#measurements", context)
@@ -130,8 +167,14 @@ def lab_add(request, pk):
     patient = get_patient_for_user(request.user, pk)
     form = LabResultForm(request.POST)
     if form.is_valid():
-        services.lab_result_record(actor=request.user, patient=patient, **form.cleaned_data)
-        form = None
+        try:
+            services.lab_result_record(actor=request.user, patient=patient, **form.cleaned_data)
+        except services.ClinicalTimeRefused as refused:  # C-TIME-1: shown on this form
+            for name, errors in refused.field_errors.items():
+                for error in errors:
+                    form.add_error(name, error)
+        else:
+            form = None
     context = _detail_context(request, patient, lab_form=form)
     if request.htmx:
         return render(request, "core/patient_detail.html#labs", context)
@@ -211,11 +254,12 @@ def audit_export(request):
     events = _filtered_events(form) if request.GET else AuditEvent.objects.order_by("-seq")
     if request.GET and not form.is_valid():
         return HttpResponseBadRequest(_("Invalid filter."))
-    writer = csv.writer(_Echo())
+    writer = csvsafe.writer(_Echo())  # formula prefixes neutralised (issue 16)
     header = [
         "seq",
         "at_utc",
         "actor",
+        "actor_role",
         "action",
         "object_type",
         "object_id",
@@ -225,6 +269,8 @@ def audit_export(request):
         "reason",
         "request_id",
         "client_ip",
+        "app_version",
+        "key_id",
         "entry_hash",
     ]
 
@@ -236,6 +282,7 @@ def audit_export(request):
                     e.seq,
                     e.at.isoformat(),
                     e.actor_username,
+                    e.actor_role,
                     e.action,
                     e.object_type,
                     e.object_id,
@@ -245,6 +292,8 @@ def audit_export(request):
                     e.reason,
                     e.request_id,
                     e.client_ip or "",
+                    e.app_version,
+                    e.key_id,
                     e.entry_hash,
                 ]
             )
@@ -278,8 +327,37 @@ def set_language(request):
     return response
 
 
+class LoginView(auth_views.LoginView):
+    """Django's sign-in, which also settles the user's language at the first sign-in."""
+
+    redirect_authenticated_user = True
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        user = form.get_user()
+        if not user_language(user):
+            # First sign-in: keep the language the sign-in page was read in (the switch's
+            # cookie, else the browser's), and say where to change it.
+            language = translation.get_language()
+            if language not in dict(settings.LANGUAGES):
+                language = settings.LANGUAGE_CODE
+            user.language = language
+            user.save(update_fields=["language"])
+            translation.activate(language)
+            messages.info(
+                self.request,
+                _(
+                    "Your language is set to %(language)s for pages, PDFs, e-mails and "
+                    "reminders. Change it with the language menu at the top of every page."
+                )
+                % {"language": dict(settings.LANGUAGES)[language]},
+            )
+        return response
+
+
 class PasswordChangeView(auth_views.PasswordChangeView):
     template_name = "registration/password_change.html"
+    form_class = PasswordChangeForm  # the old password counts towards the lockout (core.reauth)
 
     def get_success_url(self):
         return reverse("home")
@@ -291,19 +369,34 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         return response
 
 
+def _signed_in_user(request):
+    user = getattr(request, "user", None)
+    return user if user is not None and user.is_authenticated else None
+
+
 def permission_denied(request, exception=None):
-    user = request.user if request.user.is_authenticated else None
-    audit.record(
-        "permission_denied", actor=user, new={"path": request.path[:300], "method": request.method}
-    )
+    # The 403 page tells the user their attempt is on record: a signed-in user's refusal goes to
+    # the audit chain, an anonymous one to the security log.
+    user = _signed_in_user(request)
+    if user is None:
+        security_log.record("permission_denied", path=request.path)
+    else:
+        audit.record(
+            "permission_denied",
+            actor=user,
+            new={"path": request.path[:300], "method": request.method},
+        )
     return TemplateResponse(request, "403.html", status=403)
 
 
 def csrf_failure(request, reason=""):
-    user = (
-        request.user if getattr(request, "user", None) and request.user.is_authenticated else None
-    )
-    audit.record("csrf_failure", actor=user, new={"path": request.path[:300]})
+    # Anonymous CSRF failures (a script posting without a token) are not clinical events:
+    # the security log, rate-limited. A signed-in user's stays in the chain.
+    user = _signed_in_user(request)
+    if user is None:
+        security_log.record("csrf_failure", path=request.path)
+    else:
+        audit.record("csrf_failure", actor=user, new={"path": request.path[:300]})
     return TemplateResponse(request, "403.html", {"csrf": True}, status=403)
 
 

@@ -11,15 +11,23 @@ class InfusionConfig(AppConfig):
             "url": "infusion:episode_list",
             "label": _("MSC infusions"),
             "description": _("Planned and recent MSC infusion episodes, orders and charts"),
-            "roles": {"physician", "nurse", "admin"},
+            "roles": {"physician", "nurse", "auditor"},
         },
         {
             "url": "infusion:queue",
             "label": _("Pharmacy queue"),
             "description": _("Orders waiting for pharmacist verification, most urgent first"),
-            "roles": {"pharmacist", "admin"},
+            "roles": {"pharmacist", "auditor"},
         },
     ]
+
+    def ready(self):
+        from core.reminders import links
+
+        from . import reminders
+
+        links.register(reminders.EPISODE_SUBJECT, reminders.reminder_path)
+        links.register(reminders.ORDER_SUBJECT, reminders.reminder_path)
 
     def seed_demo(self, stdout):
         from .demo import seed_demo

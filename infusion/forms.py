@@ -9,7 +9,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from core.forms import DateInput, DateTimeInput
+from core.forms import BoundedDecimalField, DateInput, DateTimeInput, single_line
 from core.models import Role, User
 
 from .inputs import DIFFERENTIATION, FIELD_PATHS, INVOLVEMENT, MARKERS, marker_field
@@ -37,7 +37,7 @@ def _choice(label, choices, *, required=False, help_text=""):
 
 
 def _decimal(label, *, required=False, min_value=None, max_value=None, places=6, help_text=""):
-    return forms.DecimalField(
+    return BoundedDecimalField(
         label=label,
         required=required,
         min_value=min_value,
@@ -78,8 +78,8 @@ class EpisodeForm(forms.Form):
     tumour = _nullbool(_("Tumour"), _("B-CI-3: not recommended."))
     infection = _nullbool(_("Concurrent infection"), _("B-IND-3 (R8, 2B): not a contraindication."))
     other_autoimmune_disease = _nullbool(_("Other autoimmune disease"))
-    other_autoimmune_names = forms.CharField(
-        label=_("Which (comma-separated)"), required=False, max_length=300
+    other_autoimmune_names = single_line(
+        forms.CharField(label=_("Which (comma-separated)"), required=False, max_length=300)
     )
     pap_systolic_mmhg = _decimal(
         _("Pulmonary artery systolic pressure (mmHg)"),
@@ -125,7 +125,9 @@ class EpisodeForm(forms.Form):
         ],
         help_text=_("B-IND-2 (R2, 1A): allogeneic; umbilical cord preferred."),
     )
-    product_lot = forms.CharField(label=_("Product lot"), required=False, max_length=60)
+    product_lot = single_line(
+        forms.CharField(label=_("Product lot"), required=False, max_length=60)
+    )
     preparation_time = forms.DateTimeField(
         label=_("Suspension prepared at"),
         widget=DateTimeInput(),
@@ -138,11 +140,13 @@ class EpisodeForm(forms.Form):
         max_value=1000,
         places=2,
     )
-    coa_issuer = forms.CharField(
-        label=_("Certificate issued by"),
-        required=False,
-        max_length=200,
-        help_text=_("B-SITE-1: the laboratory that issued the certificate of analysis."),
+    coa_issuer = single_line(
+        forms.CharField(
+            label=_("Certificate issued by"),
+            required=False,
+            max_length=200,
+            help_text=_("B-SITE-1: the laboratory that issued the certificate of analysis."),
+        )
     )
     coa_third_party_retest = _nullbool(
         _("Third-party quality re-test"),
@@ -375,6 +379,11 @@ class ConfirmForm(forms.Form):
         label=_("I have read the warnings and cautions above"), required=False
     )
     reason = forms.CharField(label=_("Reason for the change"), required=False, max_length=2000)
+    # B-AP-1 / C-MAR-1: when day −1 of the course is already past, start it today.
+    antiplatelet_from_today = forms.BooleanField(
+        label=_("Start the antiplatelet course today if its planned first day is already past"),
+        required=False,
+    )
     # C-OVR-1: a candidacy that is not recommended or incomplete, or a repeat infusion that
     # is not eligible, proceeds with the reason above and a second physician's signature.
     second_physician = forms.ModelChoiceField(
@@ -392,6 +401,8 @@ class ConfirmForm(forms.Form):
         super().__init__(*args, **kwargs)
         if not editing:
             del self.fields["reason"]
+        else:
+            del self.fields["antiplatelet_from_today"]
         if actor is not None:
             second_physician_choices(self.fields["second_physician"], actor)
 
@@ -409,10 +420,13 @@ class ReasonForm(forms.Form):
 
 class OrderEditForm(forms.Form):
     note = forms.CharField(
-        label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+        label=_("Note"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
     )
     scheduled_at = forms.DateTimeField(label=_("Time"), required=False, widget=DateTimeInput())
-    dose = forms.DecimalField(
+    dose = BoundedDecimalField(
         label=_("Dose (mg)"),
         required=False,
         min_value=Decimal("0.1"),
@@ -441,7 +455,7 @@ class OrderEditForm(forms.Form):
 
 class CyclophosphamideForm(forms.Form):
     scheduled_at = forms.DateTimeField(label=_("Time to give it"), widget=DateTimeInput())
-    dose_mg = forms.DecimalField(
+    dose_mg = BoundedDecimalField(
         label=_("Dose (mg)"),
         min_value=Decimal("0.1"),
         max_value=10000,
@@ -528,7 +542,7 @@ class RateForm(ChartTimeForm):
         super().__init__(*args, **kwargs)
         self.order_fields(["rate_ml_per_min", "at"])
 
-    rate_ml_per_min = forms.DecimalField(
+    rate_ml_per_min = BoundedDecimalField(
         label=_("Rate (mL/min)"),
         min_value=Decimal("0.01"),
         max_value=100,
@@ -542,9 +556,18 @@ class EndForm(ChartTimeForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.order_fields(["stopped", "reason", "at"])
+        self.order_fields(["stopped", "volume_given_ml", "reason", "at"])
 
     stopped = forms.BooleanField(label=_("Stopped before the full volume"), required=False)
+    # Issue 15: asked when the end is earlier than the volume could run at the charted rates.
+    volume_given_ml = BoundedDecimalField(
+        label=_("Volume actually given (mL)"),
+        required=False,
+        min_value=0,
+        max_digits=7,
+        decimal_places=1,
+        help_text=_("Needed when the end is earlier than the charted rates allow."),
+    )
     reason = forms.CharField(label=_("Reason for stopping"), required=False, max_length=2000)
 
 
@@ -558,7 +581,7 @@ class VitalsForm(ChartTimeForm):
             limits = "–".join(str(v) for v in (r.low, r.high) if v is not None)
             if r.high is None:
                 limits = f"≥ {r.low}"
-            self.fields[name] = forms.DecimalField(
+            self.fields[name] = BoundedDecimalField(
                 label=f"{r.label} ({r.unit})",
                 required=False,
                 max_digits=5,
@@ -585,12 +608,14 @@ class SaeForm(forms.Form):
         kwargs.setdefault("auto_id", "sae_%s")
         super().__init__(*args, **kwargs)
 
-    informed_whom = forms.CharField(
-        label=_("Who was informed (name, role, department)"), max_length=200
+    informed_whom = single_line(
+        forms.CharField(label=_("Who was informed (name, role, department)"), max_length=200)
     )
     informed_at = forms.DateTimeField(label=_("When they were informed"), widget=DateTimeInput())
     description = forms.CharField(
-        label=_("What happened and what was done"), widget=forms.Textarea(attrs={"rows": 3})
+        label=_("What happened and what was done"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
 
 
@@ -649,6 +674,23 @@ class FollowUpForm(forms.Form):
 class AdministerForm(ChartTimeForm):
     id_prefix = "give"
     note = forms.CharField(label=_("Note"), required=False, max_length=2000)
+    # C-MAR-1: the due dose this records (a row of the MAR), and what happened to it; the
+    # note is the reason when the dose is held or refused.
+    dose = forms.IntegerField(
+        required=False, min_value=1, max_value=2**63 - 1, widget=forms.HiddenInput
+    )
+    outcome = forms.ChoiceField(
+        label=_("Outcome"),
+        choices=[
+            ("given", _("Given")),
+            ("held", _("Held")),
+            ("refused", _("Refused by the patient")),
+        ],
+        required=False,
+    )
+    dose_given = BoundedDecimalField(
+        label=_("Dose given"), required=False, min_value=0, max_digits=12, decimal_places=3
+    )
 
 
 def _consent_label(name):
@@ -666,20 +708,24 @@ class ConsentForm(forms.Form):
         initial=Consenter.PATIENT,
         widget=forms.RadioSelect,
     )
-    consenter_name = forms.CharField(
-        label=_consent_label("consenter_name"),
-        required=False,
-        max_length=150,
-        help_text=_("Leave empty when the patient consented: the patient's name is used."),
+    consenter_name = single_line(
+        forms.CharField(
+            label=_consent_label("consenter_name"),
+            required=False,
+            max_length=150,
+            help_text=_("Leave empty when the patient consented: the patient's name is used."),
+        )
     )
-    relationship = forms.CharField(
-        label=_consent_label("relationship"),
-        required=False,
-        max_length=60,
-        help_text=_("For a relative (legal representative), e.g. spouse or parent."),
+    relationship = single_line(
+        forms.CharField(
+            label=_consent_label("relationship"),
+            required=False,
+            max_length=60,
+            help_text=_("For a relative (legal representative), e.g. spouse or parent."),
+        )
     )
     consented_on = forms.DateField(label=_consent_label("consented_on"), widget=DateInput())
-    form_version = forms.CharField(label=_consent_label("form_version"), max_length=60)
+    form_version = single_line(forms.CharField(label=_consent_label("form_version"), max_length=60))
     taken_by = forms.ModelChoiceField(
         label=_consent_label("taken_by"), queryset=User.objects.none()
     )

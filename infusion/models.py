@@ -93,6 +93,11 @@ class Episode(Model):
     )
     stopped_early = models.BooleanField(_("stopped early"), default=False)
     stop_reason = models.TextField(_("reason for stopping"), blank=True)
+    # The volume actually given, when the end came earlier than the charted rates allow
+    # (issue 15: early end; B-ADM-4). None when the whole suspension ran in.
+    volume_given_ml = models.DecimalField(
+        _("volume actually given (mL)"), max_digits=7, decimal_places=1, null=True, blank=True
+    )
 
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
     cancelled_by = models.ForeignKey(
@@ -297,6 +302,10 @@ class Signature(Model):
     meaning = models.CharField(_("meaning"), max_length=20, choices=SignatureMeaning.choices)
     signed_at = models.DateTimeField(_("signed at"))
     content_hash = models.CharField(_("content hash"), max_length=64)
+    # The signer's role and the software that signed, as they were then (printed on the
+    # signed order sheet, issue 17). Blank on signatures from before they were recorded.
+    signer_role = models.CharField(_("signer's role"), max_length=20, blank=True)
+    software_version = models.CharField(_("software version"), max_length=64, blank=True)
     voided_at = models.DateTimeField(_("voided at"), null=True, blank=True)
     void_reason = models.TextField(_("why voided"), blank=True)
 
@@ -308,6 +317,12 @@ class Signature(Model):
 
     def __str__(self):
         return f"{self.meaning} by {self.signer_name} @ {self.signed_at:%Y-%m-%d %H:%M}"
+
+    def signer_role_label(self):
+        """The signer's role at signing, as signed PDFs print it ("not recorded" if blank)."""
+        from core.signed_records import role_label
+
+        return role_label(self.signer_role)
 
 
 class Administration(Model):
@@ -526,3 +541,76 @@ class CheckOverride(Model):
 
     def __str__(self):
         return f"override of {self.check_key} on episode {self.episode_id}"
+
+
+class DoseState(models.TextChoices):
+    DUE = "due", _("Due")
+    GIVEN = "given", _("Given")
+    HELD = "held", _("Held")
+    REFUSED = "refused", _("Refused by the patient")
+    MISSED = "missed", _("Missed (nothing recorded)")
+    CANCELLED = "cancelled", _("No longer due")
+
+
+class DoseDue(Model):
+    """C-MAR-1: one dose due on the medication administration record.
+
+    One row per due dose of an order: each antiplatelet day from day −1 (B-AP-1), the
+    dexamethasone premedication (B-PREMED-1), the MSC infusion, a cyclophosphamide dose.
+    A dose is due, then given, held or refused (someone recorded it: who, when, why, the
+    dose actually given) or missed (nobody recorded it by ``due_until``: set by the
+    sweeper, ``infusion.mar.doses_sweep_missed``). A dose is never shown as given unless
+    someone recorded it. Rows follow their order (``infusion.doses.doses_sync``); a due
+    dose the plan no longer has becomes "cancelled", a recorded one never changes.
+
+    ``objects`` is the audited manager; ``claims`` is the sweeper's, for the conditional
+    ``UPDATE … WHERE state = 'due'`` that lets exactly one worker mark a dose missed (each
+    claimed row is then audited one by one).
+    """
+
+    episode = models.ForeignKey(Episode, on_delete=models.PROTECT, related_name="doses")
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="doses")
+    seq = models.PositiveSmallIntegerField(_("dose number"))  # 0-based within the order
+    day = models.DateField(_("course day"), null=True, blank=True)  # antiplatelet only
+    due_from = models.DateTimeField(_("due from"))
+    due_until = models.DateTimeField(_("due until"))
+    planned_dose = models.DecimalField(_("dose ordered"), max_digits=20, decimal_places=3)
+    dose_unit = models.CharField(_("unit"), max_length=20)
+    state = models.CharField(
+        _("state"), max_length=10, choices=DoseState.choices, default=DoseState.DUE
+    )
+    at = models.DateTimeField(_("time given, held or refused"), null=True, blank=True)
+    dose_given = models.DecimalField(
+        _("dose given"), max_digits=20, decimal_places=3, null=True, blank=True
+    )
+    reason = models.TextField(_("why"), blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), null=True, blank=True)
+    administration = models.OneToOneField(
+        Administration, null=True, blank=True, on_delete=models.PROTECT, related_name="dose_due"
+    )
+    missed_at = models.DateTimeField(_("marked missed at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"))
+
+    objects = AuditedManager()
+    claims = models.Manager()
+
+    class Meta:
+        ordering = ["due_from", "order", "seq"]
+        verbose_name = _("dose due")
+        verbose_name_plural = _("doses due")
+        constraints = [
+            models.UniqueConstraint(fields=["order", "seq"], name="dose_due_unique_per_order")
+        ]
+        indexes = [
+            models.Index(fields=["episode", "due_from"], name="dose_due_episode"),
+            # The sweeper's question: which due doses are past their window.
+            models.Index(
+                fields=["due_until"], name="dose_due_open", condition=models.Q(state="due")
+            ),
+        ]
+
+    def __str__(self):
+        return f"dose {self.seq} of order {self.order_id}: {self.state}"

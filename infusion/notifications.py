@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from core.pdf import render_pdf
 from core.reminders.texts import language_of
+from core.text import header_safe
 
 from .models import Episode, SeriousAdverseEventReport
 
@@ -16,8 +17,11 @@ logger = logging.getLogger(__name__)
 
 
 def prerender_order_sheet(episode_id, languages=None):
-    """Render the order sheet into the PDF cache (core.pdf) in every language, so the
-    download after a signature is a cache hit."""
+    """After a signature (or another change to the sheet): the order sheet in every
+    language, stored once as PDF/A-3b when anything on it is signed (infusion.records,
+    written here when the record is signed), else rendered into the PDF cache (core.pdf)
+    so the download is a cache hit."""
+    from . import records
     from .views import pdf_context
 
     episode = (
@@ -26,6 +30,8 @@ def prerender_order_sheet(episode_id, languages=None):
     if episode is None:  # a message for a row that no longer exists (e.g. a test database)
         return
     for language in languages or [code for code, _name in settings.LANGUAGES]:
+        if records.store(episode, language, build_context=lambda: pdf_context(episode)):
+            continue
         render_pdf(
             "infusion/pdf/order_sheet.html",
             {**pdf_context(episode), "ward_time_zone": settings.TIME_ZONE},
@@ -94,4 +100,4 @@ def notify_sae_report(report_id):
         return
     for address, language in recipients:
         subject, body = sae_email(report, language)
-        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [address])
+        send_mail(header_safe(subject), body, settings.DEFAULT_FROM_EMAIL, [address])

@@ -18,7 +18,7 @@ cancelled (the step was done, the order was verified, the episode was cancelled)
 | cold_chain_alarm | hard limit − 30 min | nurse | B-ADM-1 |
 | cyc_hold_end | infusion end + 48 h (planned end until the actual end is recorded) | physician | B-CYC-1 |
 | follow-up kinds | 08:00 on the due day | physician | B-FU-1..4, B-REP-1 |
-| pharmacy_verify (per order) | signed + PHARMACY_VERIFY_REMINDER_MINUTES | pharmacist | — |
+| pharmacy_verify-N (per signing) | signed + PHARMACY_VERIFY_REMINDER_MINUTES | pharmacist | — |
 
 Times are computed in the ward's zone (08:00 is local wall time, right across DST).
 A reminder whose due time is more than `STALE_AFTER` in the past when first computed is
@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from datetime import date, time, timedelta
 
 from django.conf import settings
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
@@ -37,7 +38,8 @@ from core.reminders import services as reminder_services
 from core.reminders.models import Reminder, ReminderStatus
 from core.reminders.times import local_to_utc
 
-from .models import EpisodeStatus, OrderKind, OrderStatus, SignatureMeaning
+from .doses import doses_sync
+from .models import DoseState, EpisodeStatus, Order, OrderKind, OrderStatus, SignatureMeaning
 from .protocol import vitals_interval_minutes, ward_zone
 
 EPISODE_SUBJECT = "infusion.Episode"
@@ -112,6 +114,96 @@ ANTIPLATELET_TITLES = {
 }
 
 
+# C-MAR-1: the reminder of each later day of the course (day −1 has the start text above).
+ANTIPLATELET_DOSE_TITLES = {
+    "aspirin": gettext_noop(
+        "Give aspirin %(dose)s mg to %(patient)s today: dose %(day)s of %(days)s of the "
+        "antiplatelet course (B-AP-1)"
+    ),
+    "clopidogrel": gettext_noop(
+        "Give clopidogrel %(dose)s mg to %(patient)s today: dose %(day)s of %(days)s of the "
+        "antiplatelet course (B-AP-1)"
+    ),
+}
+DOSE_TITLE = gettext_noop("Give %(drug)s %(dose)s %(unit)s to %(patient)s at %(time)s")
+MISSED_TITLE = gettext_noop(
+    "Missed dose: %(drug)s %(dose)s %(unit)s for %(patient)s, due %(due)s, was not recorded "
+    "as given, held or refused by %(until)s (C-MAR-1)"
+)
+MISSED_SUFFIX = "/missed"
+DOSE_RULES = {
+    OrderKind.ANTIPLATELET: "B-AP-1",
+    OrderKind.DEXAMETHASONE: "B-PREMED-1",
+    OrderKind.MSC_IV: "B-ADM-1",
+    OrderKind.MSC_INTRATHECAL: "B-ADM-1",
+    OrderKind.CYCLOPHOSPHAMIDE: "B-CYC-1",
+}
+
+
+def dose_step(row, order):
+    """The reminder step of a due dose (C-MAR-1); the first antiplatelet dose and the
+    dexamethasone keep the steps they always had."""
+    if order.kind == OrderKind.ANTIPLATELET:
+        return "antiplatelet_start" if row.seq == 0 else f"antiplatelet_dose-{row.seq + 1}"
+    if order.kind == OrderKind.DEXAMETHASONE:
+        return "dexamethasone"
+    if order.kind == OrderKind.MSC_IV:
+        return "msc_infusion"
+    return f"dose-{order.pk}-{row.seq}"
+
+
+def _dose_reminders(episode, orders, doses, patient):
+    """A reminder for each due single dose without one of its own (cyclophosphamide, an
+    intrathecal MSC), and one to the physicians for each missed dose (C-MAR-1). The MSC
+    infusion's own reminders are the out-of-fridge, rate and vitals steps."""
+    by_pk = {o.pk: o for o in orders}
+    out = []
+    for row in doses:
+        order = by_pk.get(row.order_id)
+        if order is None:
+            continue
+        params = {
+            "patient": patient,
+            "drug": order.drug,
+            "dose": format(row.planned_dose.normalize(), "f"),
+            "unit": row.dose_unit,
+        }
+        rule = DOSE_RULES.get(order.kind, "")
+        if row.state == DoseState.MISSED and row.missed_at is not None:
+            due, until = _local_day_time(row.due_from), _local_day_time(row.due_until)
+            out.append(
+                Wanted(
+                    dose_step(row, order) + MISSED_SUFFIX,
+                    row.missed_at,
+                    "physician",
+                    MISSED_TITLE,
+                    {**params, "due": due, "until": until},
+                    rule,
+                    False,
+                )
+            )
+        elif (
+            row.state == DoseState.DUE
+            and order.kind in (OrderKind.CYCLOPHOSPHAMIDE, OrderKind.MSC_INTRATHECAL)
+            and episode.status != EpisodeStatus.CANCELLED
+        ):
+            out.append(
+                Wanted(
+                    dose_step(row, order),
+                    row.due_from,
+                    "nurse",
+                    DOSE_TITLE,
+                    {**params, "time": _local_day_time(row.due_from)},
+                    rule,
+                )
+            )
+    return out
+
+
+def _local_day_time(value):
+    return value.astimezone(ward_zone()).strftime("%Y-%m-%d %H:%M")
+
+
 @dataclass(frozen=True)
 class Wanted:
     step: str
@@ -140,8 +232,12 @@ def _follow_up_title(kind):
     return FOLLOW_UP_TITLES.get(kind), None
 
 
-def episode_wanted(episode, orders):
-    """The reminders the episode needs now, as `Wanted` items (pure; reads only)."""
+def episode_wanted(episode, orders, doses=None):
+    """The reminders the episode needs now, as `Wanted` items (pure; reads only).
+
+    `doses`: the episode's `DoseDue` rows (C-MAR-1): a reminder per due dose, and one to
+    the ward's physicians per dose the sweeper marked missed.
+    """
     if episode.status == EpisodeStatus.CANCELLED:
         return []
     zone = ward_zone()
@@ -173,7 +269,23 @@ def episode_wanted(episode, orders):
     ap = active.get(OrderKind.ANTIPLATELET)
     if ap is not None and ap.status != OrderStatus.COMPLETED:
         start_title, stop_title = ANTIPLATELET_TITLES[ap.drug]
-        if ap.status != OrderStatus.ADMINISTERED:
+        if doses is not None:
+            # C-MAR-1: one reminder per due dose of the course, day −1 included.
+            for row in doses:
+                if row.order_id != ap.pk or row.state != DoseState.DUE:
+                    continue
+                want(
+                    dose_step(row, ap),
+                    row.due_from,
+                    "nurse",
+                    start_title if row.seq == 0 else ANTIPLATELET_DOSE_TITLES[ap.drug],
+                    "B-AP-1",
+                    escalate=False,  # the sweeper's "missed" reminder is the escalation
+                    dose=format(ap.dose.normalize(), "f"),
+                    day=row.seq + 1,
+                    days=len([d for d in doses if d.order_id == ap.pk]),
+                )
+        elif ap.status != OrderStatus.ADMINISTERED:
             want(
                 "antiplatelet_start",
                 local_to_utc(ap.first_day, MORNING, zone),
@@ -194,10 +306,10 @@ def episode_wanted(episode, orders):
 
     if episode.status == EpisodeStatus.PLANNED:
         dexa = active.get(OrderKind.DEXAMETHASONE)
-        if dexa is not None and dexa.status in (
-            OrderStatus.DRAFT,
-            OrderStatus.SIGNED,
-            OrderStatus.VERIFIED,
+        if dexa is not None and (
+            dexa.status in (OrderStatus.DRAFT, OrderStatus.SIGNED, OrderStatus.VERIFIED)
+            if doses is None
+            else any(r.order_id == dexa.pk and r.state == DoseState.DUE for r in doses)
         ):
             want(
                 "dexamethasone",
@@ -299,6 +411,9 @@ def episode_wanted(episode, orders):
             escalate=False,
         )
 
+    if doses is not None:
+        wanted.extend(_dose_reminders(episode, orders, doses, patient))
+
     for item in (episode.plan or {}).get("follow_up", ()):
         template, months = _follow_up_title(item["kind"])
         if template is None:
@@ -316,34 +431,81 @@ def episode_wanted(episode, orders):
     return wanted
 
 
-def order_wanted(episode, order):
-    """The pharmacy reminder of a signed order waiting for verification."""
-    if episode.status == EpisodeStatus.CANCELLED or order.status != OrderStatus.SIGNED:
+PHARMACY_STEP = "pharmacy_verify"
+
+
+def pharmacy_wanted(episode, orders):
+    """One pharmacy reminder per signing that still waits for verification.
+
+    The event is the physician's signing, not the order: "sign all" signs the cells, the
+    dexamethasone and the antiplatelet course at one moment, and the pharmacist verifies
+    them on one queue card, so that is one reminder (it was one per order, three
+    identical reminders). A later signing (an order edited and signed again) is a new
+    event with its own reminder. The step is numbered by the signing's place among all
+    the episode's prescribing moments (voided signatures stay on record, so the numbers
+    never shift): `pharmacy_verify-1`, `-2`, …; with the unique key (subject, step,
+    occurrence) the database holds one row per event.
+    """
+    if episode.status == EpisodeStatus.CANCELLED:
         return []
-    prescribed = [s for s in order.signatures.all() if s.meaning == SignatureMeaning.PRESCRIBED]
-    current = [s for s in prescribed if s.voided_at is None]
-    if not current:
-        return []
+    moments = sorted(
+        {
+            s.signed_at
+            for o in orders
+            for s in o.signatures.all()
+            if s.meaning == SignatureMeaning.PRESCRIBED
+        }
+    )
+    waiting = set()
+    for order in orders:
+        if order.status != OrderStatus.SIGNED:
+            continue
+        current = [
+            s
+            for s in order.signatures.all()
+            if s.meaning == SignatureMeaning.PRESCRIBED and s.voided_at is None
+        ]
+        if current:
+            waiting.add(current[-1].signed_at)
     minutes = settings.PHARMACY_VERIFY_REMINDER_MINUTES
+    start = episode.infusion_start.astimezone(ward_zone()).strftime("%Y-%m-%d %H:%M")
     return [
         Wanted(
-            "pharmacy_verify",
-            current[-1].signed_at + timedelta(minutes=minutes),
+            f"{PHARMACY_STEP}-{moments.index(moment) + 1}",
+            moment + timedelta(minutes=minutes),
             "pharmacist",
             gettext_noop(
                 "An order for %(patient)s has waited %(minutes)s min for pharmacist verification "
                 "(MSC infusion %(start)s)"
             ),
-            {
-                "patient": episode.patient.name,
-                "minutes": minutes,
-                "start": episode.infusion_start.astimezone(ward_zone()).strftime("%Y-%m-%d %H:%M"),
-            },
+            {"patient": episode.patient.name, "minutes": minutes, "start": start},
             "",
             True,
-            len(prescribed) - 1,  # each signing gets its own reminder
         )
+        for moment in sorted(waiting)
     ]
+
+
+def reminder_path(reminder):
+    """The page where a reminder of an episode is acted on (core.reminders.links): the
+    pharmacist's on the episode's queue card, the nurse's on the bedside chart, the
+    physician's (cyclophosphamide hold, follow-ups) on the episode page."""
+    step = reminder.step.removesuffix(reminder_services.ESCALATION_SUFFIX)
+    if reminder.subject_type == ORDER_SUBJECT:  # rows from before pharmacy_wanted
+        episode_id = (
+            Order.objects.filter(pk=reminder.subject_id)
+            .values_list("episode_id", flat=True)
+            .first()
+        )
+        if episode_id is None:
+            return None
+        return reverse("infusion:queue") + f"#queue-item-{episode_id}"
+    episode_id = int(reminder.subject_id)
+    if step.startswith(PHARMACY_STEP):
+        return reverse("infusion:queue") + f"#queue-item-{episode_id}"
+    if step == "cyc_hold_end" or reminder.rule_id.startswith(("B-FU", "B-REP")):
+        return reverse("infusion:episode_detail", args=[episode_id])
+    return reverse("infusion:chart", args=[episode_id])  # the bedside steps and doses
 
 
 def _latest_rows(existing):
@@ -430,9 +592,11 @@ def _normalise_params(params):
 def episode_reminders_sync(episode, *, actor=None, reason=""):
     """Make the episode's reminders (and its orders' pharmacy reminders) match its state."""
     orders = list(episode.orders.prefetch_related("signatures"))
+    # C-MAR-1: the due-dose rows follow the orders first; their reminders follow them.
+    doses = doses_sync(episode, orders, actor=actor, reason=reason)
     wanted = [
         Wanted(**{**w.__dict__, "params": _normalise_params(w.params)})
-        for w in episode_wanted(episode, orders)
+        for w in [*episode_wanted(episode, orders, doses), *pharmacy_wanted(episode, orders)]
     ]
     existing = list(
         Reminder.objects.filter(subject_type=EPISODE_SUBJECT, subject_id=str(episode.pk))
@@ -445,26 +609,17 @@ def episode_reminders_sync(episode, *, actor=None, reason=""):
         subject_type=ORDER_SUBJECT, subject_id__in=[str(o.pk) for o in orders]
     ):
         order_rows.setdefault(row.subject_id, []).append(row)
+    # Per-order pharmacy reminders of earlier versions: their signing's episode reminder
+    # (pharmacy_wanted) replaces them, so the open ones are cancelled.
     for order in orders:
-        wanted_for_order = [
-            Wanted(**{**w.__dict__, "params": _normalise_params(w.params)})
-            for w in order_wanted(episode, order)
-        ]
         rows = order_rows.get(str(order.pk), [])
-        if wanted_for_order or rows:
-            _apply(
-                ORDER_SUBJECT,
-                order.pk,
-                wanted_for_order,
-                rows,
-                episode=episode,
-                actor=actor,
-                reason=reason,
-            )
+        if rows:
+            _apply(ORDER_SUBJECT, order.pk, [], rows, episode=episode, actor=actor, reason=reason)
 
 
 def episode_reminders_cancel(episode, *, actor, reason):
     """The episode was cancelled: none of its reminders applies any more."""
+    doses_sync(episode, list(episode.orders.all()), actor=actor, reason=reason)  # C-MAR-1
     reminder_services.reminders_cancel(
         subject_type=EPISODE_SUBJECT, subject_id=episode.pk, actor=actor, reason=reason
     )

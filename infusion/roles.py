@@ -2,8 +2,8 @@
 
 Physicians open episodes, sign orders, order cyclophosphamide and co-sign hold overrides;
 nurses chart the infusion and record administrations (they cannot sign or verify);
-pharmacists verify or reject orders and read episodes; the administrator reads everything
-and writes nothing. Physicians and nurses both record adverse reactions and SAE reports.
+pharmacists verify or reject orders and read episodes; the auditor reads everything and
+writes nothing; the system administrator reads none of it. Physicians and nurses both record adverse reactions and SAE reports.
 """
 
 READ = [
@@ -43,5 +43,6 @@ PERMISSIONS = {
         "infusion.add_administration",
     ],
     "pharmacist": [*READ, "infusion.verify_order"],
-    "admin": list(READ),
+    "auditor": list(READ),
+    "sysadmin": [],  # no clinical record
 }

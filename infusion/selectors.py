@@ -7,7 +7,8 @@ from decimal import Decimal
 from functools import cache
 from types import SimpleNamespace
 
-from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, Window
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, Window
+from django.http import Http404
 from django.utils import timezone
 
 from core import compiled
@@ -18,6 +19,8 @@ from . import verification
 from .models import (
     CONTENT_FIELDS,
     AdverseReaction,
+    DoseDue,
+    DoseState,
     Episode,
     EpisodeStatus,
     Order,
@@ -66,6 +69,18 @@ def active_episode(patient):
 def get_order_for_user(user, pk):
     qs = Order.objects.select_related("episode", "patient", "episode__patient")
     return get_for_user(user, qs, pk, ward_path="patient__ward", patient_path="patient_id")
+
+
+def get_dose_of_order(order, dose_pk):
+    """A due dose of an order the caller already reached through its access helper."""
+    dose = (
+        DoseDue.objects.select_related("episode__patient", "order", "recorded_by")
+        .filter(pk=dose_pk, order=order)
+        .first()
+    )
+    if dose is None:
+        raise Http404("no such dose")
+    return dose
 
 
 def get_reaction_for_user(user, pk):
@@ -204,14 +219,6 @@ def _queue_episodes(user):
     return scoped_for_user(user, _queue_episodes_shape().all(), ward_path="patient__ward")
 
 
-# What a queue card shows of the episode's consent (B-CONSENT-1), as annotations.
-QUEUE_CONSENT_VALUES = {
-    "consent_on": F("consent__consented_on"),
-    "consent_by": F("consent__consenter"),
-    "consent_form": F("consent__form_version"),
-}
-
-
 # The queue's two querysets are shaped once per process (joins, columns, order: most of
 # what building one costs) and filtered per request; never evaluated themselves, so they
 # hold no rows.
@@ -223,9 +230,6 @@ def _queue_episodes_shape():
         .filter(Exists(pending))
         .exclude(status=EpisodeStatus.CANCELLED)
         .only(*QUEUE_EPISODE_FIELDS)
-        # B-CONSENT-1 on the card: the consent's day, who gave it and the form version,
-        # joined here (a LEFT JOIN, no query of its own); None when not recorded.
-        .annotate(**QUEUE_CONSENT_VALUES)
     ).order_by("planned_start", "pk")
 
 
@@ -429,45 +433,55 @@ def vitals_rows(episode):
 
 @dataclass
 class MarLine:
+    """C-MAR-1: one due dose on the record, with what was recorded for it."""
+
+    dose: DoseDue
     order: Order
-    planned_at: object  # a time, or
-    planned_day: object  # a day of the antiplatelet course
-    given: list  # Administration rows for this line
-    action: str = ""  # "give" | "complete" | "" for the nurse's button
+    planned_phases: list = field(default_factory=list)  # MSC: the rate plan
+    rate_steps: list = field(default_factory=list)  # MSC: the rates recorded
+    action: bool = False  # the nurse may record it now (given / held / refused)
+    awaiting_verification: bool = False  # due, but the order is not verified yet
+
+    @property
+    def planned_day(self):
+        return self.dose.day
+
+    @property
+    def planned_at(self):
+        return None if self.dose.day else self.dose.due_from
+
+    @property
+    def course_day(self):
+        """B-AP-1: the course's day relative to the infusion ("−1" the day before, "0" the
+        infusion day), as the protocol counts it."""
+        if self.dose.day is None:
+            return ""
+        return str(self.dose.seq - 1).replace("-", "−")
 
 
 def mar_lines(orders, today=None):
-    """Planned vs given, per order (one line per day for the antiplatelet course)."""
+    """One line per due dose (C-MAR-1): each antiplatelet day from day −1 (B-AP-1), the
+    dexamethasone (B-PREMED-1), the MSC infusion with its rate steps; never the order's
+    status: a dose reads "given" only when someone recorded it."""
     today = today or timezone.localdate()
+    orders = {o.pk: o for o in orders}
+    if not orders:
+        return []
+    rows = list(
+        DoseDue.objects.filter(order_id__in=list(orders))
+        .exclude(state=DoseState.CANCELLED)
+        .select_related("recorded_by", "administration__given_by")
+        .order_by("order_id", "seq")  # grouped by order, each course in day order
+    )
     lines = []
-    for order in orders:
-        if order.status in (OrderStatus.CANCELLED, OrderStatus.REJECTED):
-            continue
-        given = list(order.administrations.all())
-        if order.kind == OrderKind.ANTIPLATELET and order.first_day and order.last_day:
-            by_day = {}
-            for g in given:
-                by_day.setdefault(timezone.localtime(g.given_at).date(), []).append(g)
-            day = order.first_day
-            while day <= order.last_day:
-                line = MarLine(order, None, day, by_day.get(day, []))
-                live = order.status in (OrderStatus.VERIFIED, OrderStatus.ADMINISTERED)
-                if live and day == today and not line.given:
-                    line.action = "give"
-                elif (
-                    order.status == OrderStatus.ADMINISTERED
-                    and day == order.last_day
-                    and line.given
-                ):
-                    line.action = "complete"
-                lines.append(line)
-                day += timedelta(days=1)
-        else:
-            line = MarLine(order, order.scheduled_at, None, given)
-            if order.kind != OrderKind.MSC_IV:
-                if order.status == OrderStatus.VERIFIED:
-                    line.action = "give"
-                elif order.status == OrderStatus.ADMINISTERED:
-                    line.action = "complete"
-            lines.append(line)
+    for dose in rows:
+        order = orders[dose.order_id]
+        line = MarLine(dose, order)
+        if order.kind == OrderKind.MSC_IV:
+            line.planned_phases = order.rate_plan or []
+            line.rate_steps = list(order.episode.rate_steps.all())
+        elif dose.state == DoseState.DUE and timezone.localdate(dose.due_from) <= today:
+            line.action = order.status in (OrderStatus.VERIFIED, OrderStatus.ADMINISTERED)
+            line.awaiting_verification = not line.action
+        lines.append(line)
     return lines

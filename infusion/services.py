@@ -34,12 +34,14 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core import audit
+from core import audit, text
+from core.clinical_time import check_clinical_time
 from core.models import Patient, Role
+from core.version import app_version
 from infusion.engine import Finding, cyc_allowed_at, end_status, plan_from_document
 from infusion.engine.verification import candidacy_check
 
-from . import reminders, selectors, verification
+from . import doses, reminders, selectors, verification
 from .inputs import EPISODE_FIELDS, build_document, consent_document, record_values
 from .models import (
     Administration,
@@ -47,6 +49,7 @@ from .models import (
     CheckOverride,
     Consent,
     Consenter,
+    DoseState,
     Episode,
     EpisodeStatus,
     Order,
@@ -132,6 +135,18 @@ class ActionRefused(Exception):
         self.code = code
         self.findings = tuple(findings)
         self.field_errors = field_errors or {}
+
+
+def _check_lengths(**texts):
+    """Issue 16: notes and reasons are at most 2,000 characters (the forms say so first;
+    this holds for every caller)."""
+    for name, value in texts.items():
+        if value is not None and len(str(value)) > text.NOTE_MAX_LENGTH:
+            message = _("At most %(max)s characters (%(length)s given).") % {
+                "max": text.NOTE_MAX_LENGTH,
+                "length": len(str(value)),
+            }
+            raise ActionRefused(message, code="too_long", field_errors={name: [message]})
 
 
 class InvalidPlanInput(ActionRefused):
@@ -265,30 +280,42 @@ def _full_name(user):
 
 
 def _check_password(actor, password, *, obj, action):
-    """Re-authentication for a signature; a wrong password is audited and refused."""
-    if password and actor.check_password(password):
-        return
-    audit.record(
-        "signature_refused",
-        actor=actor,
-        obj=obj,
-        patient_id=getattr(obj, "patient_id", None),
-        new={"action": action},
-        reason="wrong password",
-    )
-    raise ActionRefused(_("The password is not correct; nothing was signed."), code="password")
+    """Re-authentication for a signature (core.reauth: audited, counted towards the
+    lockout, username too on the first signature of a session); refused as ActionRefused.
+    """
+    from core import reauth
 
-
-def _not_in_future(at, what):
-    if at > _now() + timedelta(minutes=CLOCK_TOLERANCE_MINUTES):
-        raise ActionRefused(
-            _("%(what)s is in the future; record the time it happened.") % {"what": what},
-            code="future",
-        )
+    try:
+        reauth.verify_password(actor, password, obj=obj, action=action)
+    except reauth.Refused as refused:
+        raise ActionRefused(refused.message, code=refused.code) from None
 
 
 def _local(value):
     return timezone.localtime(value, ward_zone()).strftime("%Y-%m-%d %H:%M")
+
+
+def _check_time(at, *, patient, what, field="at", prepared_at=None, after=None, not_before=None):
+    """C-TIME-1: refuse an implausible recorded clinical time (the one rule,
+    `core.clinical_time.check_clinical_time`) with a field error; nothing is stored."""
+    problems = check_clinical_time(
+        at,
+        now=_now(),
+        what=what,
+        birth_date=patient.date_of_birth,
+        prepared_at=prepared_at,
+        after=after,
+        not_before=not_before,
+        zone=ward_zone(),
+        tolerance_minutes=CLOCK_TOLERANCE_MINUTES,
+    )
+    if problems:
+        messages = [_(p.template) % p.params for p in problems]
+        raise ActionRefused(
+            " ".join(messages),
+            code="future" if [p.code for p in problems] == ["future"] else "time",
+            field_errors={field: messages},
+        )
 
 
 def _enqueue(task_name, *args):
@@ -346,7 +373,28 @@ def _sign(order, actor, meaning, now):
         meaning=meaning,
         signed_at=now,
         content_hash=order.content_hash(),
+        # On the signed order sheet (issue 17): the role and software at signing.
+        signer_role=actor.role or "",
+        software_version=app_version(),
     )
+
+
+def _signed_transition(order, actor, meaning, action, new_status, now):
+    """Sign ``order`` (the signature bound to its content hash) and move it on, audited."""
+    signature = _sign(order, actor, meaning, now)
+    _transition(
+        order,
+        actor=actor,
+        action=action,
+        new_status=new_status,
+        now=now,
+        extra={
+            "signature": signature.pk,
+            "meaning": signature.meaning,
+            "content_hash": signature.content_hash,
+        },
+    )
+    return order
 
 
 def _transition(order, *, actor, action, new_status, now, reason="", extra=None):
@@ -398,6 +446,7 @@ class PlanPreview:
     needs_second_signature: bool = False
     second_signature_findings: list = field(default_factory=list)
     candidacy_check: object | None = None  # engine VerificationCheck "candidacy"
+    course_start_past: object | None = None  # B-AP-1: the course's first day is past
 
 
 def episode_preview(*, patient, data, consent=None):
@@ -427,6 +476,10 @@ def episode_preview(*, patient, data, consent=None):
             if f.requires_acknowledgement
             or (f.severity == "warning" and f.rule_id not in CANDIDACY_RULES)
         ]
+        # B-AP-1 / C-MAR-1: a course whose first day is already past is shown and warned.
+        preview.course_start_past = doses.course_start_finding(plan, timezone.localdate())
+        if preview.course_start_past is not None:
+            preview.to_acknowledge.append(preview.course_start_past)
         # C-OVR-1 / C-VERIFY-1: one decision, the same check the pharmacist's verify reads.
         preview.candidacy_check = candidacy_check(
             plan.candidacy.overall, repeat.status if repeat is not None else None
@@ -588,8 +641,14 @@ def episode_open(
     acknowledged=False,
     second_physician=None,
     second_password="",
+    antiplatelet_from_today=False,
 ):
-    """A physician opens an MSC episode: candidacy and plan recorded, orders drafted."""
+    """A physician opens an MSC episode: candidacy and plan recorded, orders drafted.
+
+    ``antiplatelet_from_today``: the course's planned first day (day −1) is already past
+    and the physician starts it today instead (B-AP-1, C-MAR-1); without it such a plan
+    is opened only acknowledged, as planned (its past days then show as missed).
+    """
     _require(actor, "infusion.add_episode")
     _require_ward(actor, patient)
     _refuse_duplicate(patient)
@@ -607,6 +666,7 @@ def episode_open(
     )
     plan = preview.plan
     now = _now()
+    _check_lengths(override_reason=override_reason)
     with transaction.atomic():
         # Two physicians opening at once: the patient row is the lock, the check re-read.
         Patient.objects.select_for_update().filter(pk=patient.pk).first()
@@ -657,7 +717,19 @@ def episode_open(
                     ),
                 },
             )
-        _sync_orders(episode, plan, data, actor=actor, now=now)
+        course_from = None
+        if antiplatelet_from_today and preview.course_start_past is not None:
+            course_from = timezone.localdate()
+            audit.record(
+                "antiplatelet_start_today",
+                actor=actor,
+                obj=episode,
+                patient=patient,
+                old={"first_day": plan.antiplatelet.first_day},
+                new={"first_day": course_from},
+                reason="planned first day already past (B-AP-1)",
+            )
+        _sync_orders(episode, plan, data, actor=actor, now=now, course_from=course_from)
         reminders.episode_reminders_sync(episode, actor=actor)
     return episode
 
@@ -698,6 +770,7 @@ def episode_update(
     )
     plan = preview.plan
     now = _now()
+    _check_lengths(reason=reason, override_reason=override_reason)
     with transaction.atomic():
         episode = _lock_episode(episode)
         if episode.status != EpisodeStatus.PLANNED:
@@ -753,9 +826,18 @@ def _flatten(doc, prefix=""):
     return out
 
 
-def _sync_orders(episode, plan, data, *, actor, now, reason=""):
-    """Make the generated orders match the plan (cyclophosphamide orders are separate)."""
+def _sync_orders(episode, plan, data, *, actor, now, reason="", course_from=None):
+    """Make the generated orders match the plan (cyclophosphamide orders are separate).
+
+    ``course_from``: the antiplatelet course starts that day, not on its planned day −1
+    (already past when the episode was opened; B-AP-1, C-MAR-1).
+    """
     wanted = planned_orders(plan, data)
+    if course_from is not None and OrderKind.ANTIPLATELET in wanted:
+        wanted[OrderKind.ANTIPLATELET] = {
+            **wanted[OrderKind.ANTIPLATELET],
+            "first_day": course_from,
+        }
     current = {
         o.kind: o
         for o in episode.orders.exclude(kind=OrderKind.CYCLOPHOSPHAMIDE).exclude(
@@ -838,6 +920,7 @@ def episode_cancel(*, episode, actor, reason):
     if not reason:
         raise ActionRefused(_("Give a reason for cancelling."), code="reason")
     now = _now()
+    _check_lengths(reason=reason)
     with transaction.atomic():
         episode = _lock_episode(episode)
         if episode.status != EpisodeStatus.PLANNED:
@@ -1022,6 +1105,7 @@ def consent_record(
     if existing is not None:
         _require(actor, "infusion.change_consent")
     reason = (reason or "").strip()
+    _check_lengths(reason=reason)
     consenter_name = (consenter_name or "").strip()
     relationship = (relationship or "").strip()
     form_version = (form_version or "").strip()
@@ -1139,6 +1223,7 @@ def episode_follow_up_record(
     reason = (reason or "").strip()
     zone = ward_zone()
     today = timezone.localtime(_now(), zone).date()
+    _check_lengths(reason=reason)
     with transaction.atomic():
         episode = _lock_episode(episode)
         if episode.status != EpisodeStatus.INFUSED or episode.ended_at is None:
@@ -1291,20 +1376,9 @@ def _sign_one(order, actor, now):
             ),
             code="consent",
         )
-    signature = _sign(order, actor, SignatureMeaning.PRESCRIBED, now)
-    _transition(
-        order,
-        actor=actor,
-        action="order_sign",
-        new_status=OrderStatus.SIGNED,
-        now=now,
-        extra={
-            "signature": signature.pk,
-            "meaning": signature.meaning,
-            "content_hash": signature.content_hash,
-        },
+    return _signed_transition(
+        order, actor, SignatureMeaning.PRESCRIBED, "order_sign", OrderStatus.SIGNED, now
     )
-    return order
 
 
 class ChecksFailed(ActionRefused):
@@ -1340,6 +1414,15 @@ def _audit_verify_refusal(refused, *, actor, order, action):
             patient_id=order.patient_id,
             new={"action": action, "current_hash": order.content_hash()},
             reason="content changed after signing",
+        )
+    elif refused.code == "own_order":
+        audit.record(
+            "verify_refused",
+            actor=actor,
+            obj=order,
+            patient_id=order.patient_id,
+            new={"action": action},
+            reason="own order: another pharmacist must verify it",
         )
     elif refused.code == "checks":
         audit.record(
@@ -1469,20 +1552,9 @@ def _verify_one(order, actor, now, *, version=None):
         stops, _checks = verification.blocking_for(order.episode_id)
         if stops:
             raise ChecksFailed(stops)
-    signature = _sign(order, actor, SignatureMeaning.VERIFIED, now)
-    _transition(
-        order,
-        actor=actor,
-        action="order_verify",
-        new_status=OrderStatus.VERIFIED,
-        now=now,
-        extra={
-            "signature": signature.pk,
-            "meaning": signature.meaning,
-            "content_hash": signature.content_hash,
-        },
+    return _signed_transition(
+        order, actor, SignatureMeaning.VERIFIED, "order_verify", OrderStatus.VERIFIED, now
     )
-    return order
 
 
 def check_override(*, episode, actor, check_key, reason, second_physician, second_password):
@@ -1520,6 +1592,7 @@ def check_override(*, episode, actor, check_key, reason, second_physician, secon
     )
     _check_password(second_physician, second_password, obj=episode, action="check_override")
     now = _now()
+    _check_lengths(reason=reason)
     with transaction.atomic():
         episode = _lock_episode(episode)
         override = _record_override(
@@ -1543,6 +1616,7 @@ def order_reject(*, order, actor, reason):
     if not reason:
         raise ActionRefused(_("Give a reason for rejecting the order."), code="reason")
     now = _now()
+    _check_lengths(reason=reason)
     with transaction.atomic():
         order = _lock_order(order)
         if order.status != OrderStatus.SIGNED:
@@ -1572,6 +1646,7 @@ def order_cancel(*, order, actor, reason):
     if not reason:
         raise ActionRefused(_("Give a reason for cancelling the order."), code="reason")
     now = _now()
+    _check_lengths(reason=reason)
     with transaction.atomic():
         order = _lock_order(order)
         if order.status not in (OrderStatus.DRAFT, OrderStatus.SIGNED, OrderStatus.VERIFIED):
@@ -1616,6 +1691,7 @@ def order_edit(*, order, actor, changes, reason):
             code="fields",
         )
     now = _now()
+    _check_lengths(reason=reason, note=changes.get("note"))
     with transaction.atomic():
         order = _lock_order(order)
         if order.status not in (OrderStatus.DRAFT, OrderStatus.SIGNED, OrderStatus.VERIFIED):
@@ -1643,7 +1719,8 @@ def order_administer(*, order, actor, given_at=None, dose=None, note=""):
     _require_ward(actor, order.patient)
     now = _now()
     given_at = given_at or now
-    _not_in_future(given_at, _("The administration time"))
+    _check_time(given_at, patient=order.patient, what=_("The administration time"))
+    _check_lengths(note=note)
     with transaction.atomic():
         order = _lock_order(order)
         _not_cancelled(order.episode)
@@ -1662,6 +1739,7 @@ def order_administer(*, order, actor, given_at=None, dose=None, note=""):
             _check_course_day(order, given_at)
         if order.kind == OrderKind.CYCLOPHOSPHAMIDE:
             _cyc_guard(order, given_at, actor=actor, action="order_administer")
+        dose_row = _dose_row_to_give(order, given_at, actor=actor)
         record = Administration.objects.create(
             order=order,
             episode=order.episode,
@@ -1685,6 +1763,8 @@ def order_administer(*, order, actor, given_at=None, dose=None, note=""):
                 "note": record.note,
             },
         )
+        if dose_row is not None:  # C-MAR-1: the dose row is given only by this record
+            doses.mark_given(dose_row, record, actor=actor, now=now)
         if not repeat:
             _transition(
                 order,
@@ -1696,6 +1776,20 @@ def order_administer(*, order, actor, given_at=None, dose=None, note=""):
             )
         reminders.episode_reminders_sync(order.episode, actor=actor)
     return record
+
+
+def _dose_row_to_give(order, given_at, *, actor):
+    """C-MAR-1: the due dose this administration gives (rows made first for an episode
+    that predates them); a dose already recorded as given, held or refused is refused."""
+    doses.doses_sync(order.episode, list(order.episode.orders.all()), actor=actor)
+    row = doses.dose_for_administration(order, given_at)
+    if row is not None and row.state not in (DoseState.DUE, DoseState.MISSED):
+        raise ActionRefused(
+            _("This dose was already recorded as %(state)s at %(time)s.")
+            % {"state": row.get_state_display().lower(), "time": _local(row.at or row.recorded_at)},
+            code="dose_recorded",
+        )
+    return row
 
 
 def _check_course_day(order, given_at):
@@ -1720,6 +1814,7 @@ def order_complete(*, order, actor, note=""):
     _require(actor, "infusion.administer_order")
     _require_ward(actor, order.patient)
     now = _now()
+    _check_lengths(note=note)
     with transaction.atomic():
         order = _lock_order(order)
         if order.kind == OrderKind.MSC_IV:
@@ -1889,6 +1984,7 @@ def cyclophosphamide_order_create(
     if check.warnings and not acknowledged:
         raise ActionRefused(check.message, code="acknowledgement_required", findings=check.warnings)
     now = _now()
+    _check_lengths(note=note, override_reason=override_reason)
     with transaction.atomic():
         rule_ids = list(ORDER_RULES[OrderKind.CYCLOPHOSPHAMIDE])
         if check.preconditioning:
@@ -1974,7 +2070,7 @@ def _check_second_physician(actor, second, patient, *, not_ids=()):
 def _chart_write(episode, actor, at, what):
     _require(actor, "infusion.chart_infusion")
     _require_ward(actor, episode.patient)
-    _not_in_future(at, what)
+    _check_time(at, patient=episode.patient, what=what)
 
 
 def _set_chart_time(episode, *, actor, action, field_name, by_field, at, extra=None):
@@ -2000,12 +2096,12 @@ def infusion_record_received(*, episode, actor, at=None):
         episode = _lock_episode(episode)
         if episode.status != EpisodeStatus.PLANNED:
             raise ActionRefused(_("The infusion has already started."), code="state")
-        if at < episode.preparation_time:
-            raise ActionRefused(
-                _("The product cannot arrive before it was prepared (%(prep)s).")
-                % {"prep": _local(episode.preparation_time)},
-                code="time",
-            )
+        _check_time(
+            at,
+            patient=episode.patient,
+            what=_("The time received"),
+            prepared_at=episode.preparation_time,
+        )
         _set_chart_time(
             episode,
             actor=actor,
@@ -2028,8 +2124,13 @@ def infusion_record_out_of_fridge(*, episode, actor, at=None):
             raise ActionRefused(_("The infusion has already started."), code="state")
         if episode.received_at is None:
             raise ActionRefused(_("Record that the product was received first."), code="order")
-        if at < episode.received_at:
-            raise ActionRefused(_("This is before the product was received."), code="time")
+        _check_time(
+            at,
+            patient=episode.patient,
+            what=_("The time out of the refrigerator"),
+            prepared_at=episode.preparation_time,
+            not_before=(episode.received_at, _("the product was received")),
+        )
         _set_chart_time(
             episode,
             actor=actor,
@@ -2080,10 +2181,14 @@ def infusion_start(*, episode, actor, at=None):
                 _("Record when the suspension left the refrigerator first (B-ADM-2)."),
                 code="order",
             )
-        if at < episode.out_of_fridge_at:
-            raise ActionRefused(
-                _("This is before the suspension left the refrigerator."), code="time"
-            )
+        # B-ADM-2: a start before the recorded out-of-fridge time is a handling error.
+        _check_time(
+            at,
+            patient=episode.patient,
+            what=_("The start time"),
+            prepared_at=episode.preparation_time,
+            not_before=(episode.out_of_fridge_at, _("the suspension left the refrigerator")),
+        )
         duration = (
             (episode.planned_end - episode.planned_start) if episode.planned_end else timedelta()
         )
@@ -2203,8 +2308,13 @@ def infusion_rate_step(*, episode, actor, rate_ml_per_min, at=None):
         episode = _lock_episode(episode)
         if episode.status != EpisodeStatus.IN_PROGRESS:
             raise ActionRefused(_("The infusion is not running."), code="state")
-        if at < episode.started_at:
-            raise ActionRefused(_("This is before the infusion started."), code="time")
+        _check_time(
+            at,
+            patient=episode.patient,
+            what=_("The time of the rate change"),
+            prepared_at=episode.preparation_time,
+            not_before=(episode.started_at, _("the start")),
+        )
         if rate <= 0:
             raise ActionRefused(
                 _("The rate must be above 0 mL/min; to stop, record the end."), code="rate"
@@ -2239,29 +2349,40 @@ def infusion_rate_step(*, episode, actor, rate_ml_per_min, at=None):
     return step
 
 
-def infusion_end(*, episode, actor, at=None, stopped=False, reason=""):
-    """End (or stop) the infusion. The cyclophosphamide hold now runs from this end."""
+def infusion_end(*, episode, actor, at=None, stopped=False, reason="", volume_given_ml=None):
+    """End (or stop) the infusion. The cyclophosphamide hold now runs from this end.
+
+    An end before the suspension volume could have run in at the charted rates (issue 15,
+    B-ADM-4) needs the volume actually given and a reason, "stopped early" or "completed"
+    alike; without them it is refused. That volume is kept in the audit event.
+    """
     at = at or _now()
     _chart_write(episode, actor, at, _("The end time"))
     reason = (reason or "").strip()
     if stopped and not reason:
         raise ActionRefused(_("Give the reason for stopping the infusion."), code="reason")
+    _check_lengths(reason=reason)
     with transaction.atomic():
         episode = _lock_episode(episode)
         if episode.status != EpisodeStatus.IN_PROGRESS:
             raise ActionRefused(_("The infusion is not running."), code="state")
-        if at < episode.started_at:
-            raise ActionRefused(_("This is before the infusion started."), code="time")
+        # C-TIME-1: an end strictly after its start (an end at the start instant is
+        # refused: nothing was infused), never before the preparation.
+        _check_time(
+            at,
+            patient=episode.patient,
+            what=_("The end time"),
+            prepared_at=episode.preparation_time,
+            after=(episode.started_at, _("the start")),
+        )
+        early = _early_end(episode, at, stopped=stopped, reason=reason, volume=volume_given_ml)
         before = audit.snapshot(episode, ("status", "ended_at", "cyc_hold_until", "planned_end"))
         now = _now()
         document = dict(episode.plan_input)
-        document["order"] = {
-            **document["order"],
-            "actual_infusion_end": at.isoformat(),
-            "out_of_fridge_at": episode.out_of_fridge_at.isoformat()
-            if episode.out_of_fridge_at
-            else None,
-        }
+        # B-ADM-2 is measured to the recorded start (infusion.bedside.room_temperature), not
+        # by the plan against the planned start: the out-of-fridge time stays off the plan.
+        document["order"] = {**document["order"], "actual_infusion_end": at.isoformat()}
+        document["order"].pop("out_of_fridge_at", None)
         plan, errors = plan_from_document(document, protocol_settings())
         if plan is not None:  # the stored input was valid when opened; keep it in step
             episode.plan_input = document
@@ -2273,6 +2394,8 @@ def infusion_end(*, episode, actor, at=None, stopped=False, reason=""):
             )
         episode.ended_at, episode.ended_by = at, actor
         episode.stopped_early, episode.stop_reason = stopped, reason
+        if early.get("volume_given_ml") is not None:
+            episode.volume_given_ml = Decimal(early["volume_given_ml"])
         episode.status = EpisodeStatus.INFUSED
         episode.updated_at = now
         episode.save()
@@ -2287,8 +2410,11 @@ def infusion_end(*, episode, actor, at=None, stopped=False, reason=""):
             patient_id=episode.patient_id,
             old=before,
             new={
-                **audit.snapshot(episode, ("status", "ended_at", "cyc_hold_until")),
+                **audit.snapshot(
+                    episode, ("status", "ended_at", "cyc_hold_until", "volume_given_ml")
+                ),
                 "after_cold_chain_limit": past_limit,
+                **early,
             },
             reason=reason,
         )
@@ -2307,6 +2433,57 @@ def infusion_end(*, episode, actor, at=None, stopped=False, reason=""):
         reminders.episode_reminders_sync(episode, actor=actor)
         _enqueue("prerender_order_sheet", episode.pk)
     return episode
+
+
+EARLY_END_TOLERANCE = timedelta(minutes=1)  # charted to the minute
+
+
+def _early_end(episode, at, *, stopped, reason, volume):
+    """The audit fields of an early end; refuses one without the volume and a reason."""
+    from infusion.engine.infused import earliest_complete_end, volume_infused_ml
+
+    total = episode.suspension_volume_ml
+    steps = [(s.at, s.rate_ml_per_min) for s in episode.rate_steps.all()]
+    complete_at = earliest_complete_end(steps, total) if total else None
+    if complete_at is None or at >= complete_at - EARLY_END_TOLERANCE:
+        if volume is None:
+            return {}
+        return {"volume_given_ml": str(volume)}
+    at_rates = volume_infused_ml(steps, at).quantize(Decimal(1))
+    errors = {}
+    if volume is None:
+        errors["volume_given_ml"] = [_("Give the volume actually given (mL).")]
+    elif not 0 <= Decimal(volume) <= total:
+        errors["volume_given_ml"] = [
+            _("Between 0 and %(total)s mL.") % {"total": f"{total.normalize():f}"}
+        ]
+    if not reason:
+        errors["reason"] = [
+            _("Say why: stopped early (tick the box), or completed sooner than charted.")
+        ]
+    if errors:
+        raise ActionRefused(
+            _(
+                "At the charted rates %(total)s mL cannot have run in by %(end)s (about "
+                "%(ml)s mL; complete at %(complete)s at the earliest). Give the volume actually "
+                "given and the reason."
+            )
+            % {
+                "total": f"{total.normalize():f}",
+                "end": _local(at),
+                "ml": at_rates,
+                "complete": _local(complete_at),
+            },
+            code="early_end",
+            field_errors=errors,
+        )
+    return {
+        "early_end": True,
+        "volume_given_ml": str(Decimal(volume)),
+        "volume_at_charted_rates_ml": str(at_rates),
+        "complete_at_charted_rates": complete_at,
+        "outcome": "stopped" if stopped else "completed",
+    }
 
 
 def vitals_record(*, episode, actor, at=None, values, on_demand=False):
@@ -2363,12 +2540,13 @@ def adverse_reaction_record(
     _require(actor, "infusion.add_adversereaction")
     _require_ward(actor, episode.patient)
     at = at or _now()
-    _not_in_future(at, _("The time of the reaction"))
+    _check_time(at, patient=episode.patient, what=_("The time of the reaction"))
     action = (action or "").strip()
     if not action:
         raise ActionRefused(
             _("Record what was done."), code="action", field_errors={"action": [_("Required.")]}
         )
+    _check_lengths(action=action, description=description)
     with transaction.atomic():
         episode = _lock_episode(episode)
         _not_cancelled(episode)
@@ -2409,7 +2587,15 @@ def sae_report(*, reaction, actor, informed_whom, informed_at, description):
         errors["informed_at"] = [_("Required.")]
     if errors:
         raise ActionRefused(_("Complete the report."), code="sae", field_errors=errors)
-    _not_in_future(informed_at, _("The time informed"))
+    _check_time(
+        informed_at,
+        patient=reaction.episode.patient,
+        what=_("The time informed"),
+        field="informed_at",
+        # The form gives minutes: "informed" in the reaction's own minute is not before it.
+        not_before=(reaction.at.replace(second=0, microsecond=0), _("the reaction")),
+    )
+    _check_lengths(description=description)
     with transaction.atomic():
         reaction = (
             AdverseReaction.objects.select_for_update()

@@ -15,3 +15,11 @@ def prerender_order_sheet(episode_id):
 def notify_sae_report(report_id):
     """E-mail a serious adverse event report to the physician on duty and the safety office."""
     notifications.notify_sae_report(report_id)
+
+
+@shared_task(ignore_result=True)
+def sweep_missed_doses():
+    """Beat, every DOSE_SWEEP_SECONDS: due doses past their window become missed (C-MAR-1)."""
+    from . import mar
+
+    mar.doses_sweep_missed()

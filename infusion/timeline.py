@@ -190,8 +190,8 @@ def _infusion(episode, msc, dexa, start, end):
             % {"a": _hm(start - timedelta(minutes=20)), "b": _hm(start - timedelta(minutes=10))},
         )
     rows.append({"label": _("Room temperature (B-ADM-2)"), "items": [room]})
-    phase_items = []
-    for phase in msc.rate_plan if msc else []:
+    phase_items = _actual_phases(axis, episode, end) if episode.started_at else []
+    for phase in msc.rate_plan if msc and not episode.started_at else []:
         a = start + timedelta(minutes=float(phase["start_offset_min"]))
         b = a + timedelta(minutes=float(phase["duration_min"]))
         phase_items.append(
@@ -226,6 +226,32 @@ def _infusion(episode, msc, dexa, start, end):
         )
     rows.append({"label": _("Start and end"), "items": marks})
     return _panel(_("The infusion"), axis, _minute_ticks(axis), rows)
+
+
+def _actual_phases(axis, episode, end):
+    """Once started, the phases are the charted rate steps (B-ADM-4), each until the next
+    step, the last one until the recorded (or expected) end: nothing after the end."""
+    steps = sorted(episode.rate_steps.all(), key=lambda s: (s.at, s.pk))
+    items = []
+    for n, step in enumerate(steps):
+        a = step.at
+        b = steps[n + 1].at if n + 1 < len(steps) else end
+        b = min(b, end)
+        if b <= a:
+            continue
+        rate = f"{Decimal(step.rate_ml_per_min).normalize():f}"
+        items.append(
+            _bar(
+                axis,
+                a,
+                b,
+                f"phase{min(n + 1, 3)}",
+                _("%(rate)s mL/min") % {"rate": rate},
+                _("Phase %(n)s: %(rate)s mL/min from %(t)s")
+                % {"n": n + 1, "rate": rate, "t": _hm(a)},
+            )
+        )
+    return items
 
 
 def _days(episode, ap, cyc_orders):

@@ -4,18 +4,19 @@ overrides that cover them, and their text in the reader's language.
 The pharmacist queue and ``order_verify`` read the same checks from here, so what the card
 shows is what the service enforces. ``checks_for`` takes an episode with its live orders
 (``live_orders``) and its patient's cyclophosphamide orders (``cyc_orders``) already read,
-plus three values the queue annotates (``consent_recorded``, ``cert_issuer``,
-``cert_third_party``, ``cert_cells``, ``repeat_status``, ``long_term``); ``load_episode``
-reads the same for one episode.
+plus what ``with_check_values`` annotates (the consent's day, consenter and form; the
+certificate's issuer, third-party flag and measured count; the repeat verdict; long-term
+antiplatelet use); ``load_episode`` reads the same for one episode.
 """
 
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
-from django.db.models import Exists, OuterRef
+from django.db.models import F
 from django.db.models.fields.json import KT
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from infusion.engine.verification import (
     CHECK_LABELS,
@@ -26,7 +27,7 @@ from infusion.engine.verification import (
     verification_checks,
 )
 
-from .models import CheckOverride, Consent, Episode, EpisodeStatus, Order, OrderKind, OrderStatus
+from .models import CheckOverride, Episode, EpisodeStatus, Order, OrderKind, OrderStatus
 from .protocol import PRECONDITIONING_WINDOW_DAYS, ward_zone
 
 NEAR_EPISODE = timedelta(days=PRECONDITIONING_WINDOW_DAYS)
@@ -54,9 +55,14 @@ CHECK_EPISODE_FIELDS = (
 
 
 def with_check_values(queryset):
-    """``queryset`` of episodes annotated with what the checks read of their JSON."""
-    consent = Consent.objects.filter(episode=OuterRef("pk"))
-    return queryset.annotate(consent_recorded=Exists(consent), **CHECK_ANNOTATIONS)
+    """``queryset`` of episodes annotated with what the checks read of their JSON and of
+    their consent (B-CONSENT-1: a LEFT JOIN; None when not recorded)."""
+    return queryset.annotate(
+        consent_on=F("consent__consented_on"),
+        consent_by=F("consent__consenter"),
+        consent_form=F("consent__form_version"),
+        **CHECK_ANNOTATIONS,
+    )
 
 
 def _true(value):
@@ -84,7 +90,10 @@ def verification_input(episode) -> VerificationInput:
     return VerificationInput(
         candidacy_overall=episode.candidacy_overall,
         repeat_status=episode.repeat_status or None,
-        consent_recorded=bool(episode.consent_recorded),
+        consent_recorded=episode.consent_on is not None,
+        consent_on=episode.consent_on,
+        consent_by=episode.consent_by,
+        consent_version=episode.consent_form,
         release_status=episode.release_status,
         certificate_issuer=episode.cert_issuer or None,
         third_party_retest=_true(episode.cert_third_party)
@@ -154,7 +163,12 @@ class CheckView:
         return self.status in ("failed", "refused")
 
 
+# Engine parameters that are words, shown in the reader's language.
+PARAM_WORDS = {"patient": gettext_lazy("patient"), "relative": gettext_lazy("relative")}
+
+
 def _translated(template, params):
+    params = {k: str(PARAM_WORDS.get(v, v)) for k, v in params.items()}
     try:
         return _(template) % params
     except (KeyError, ValueError, TypeError):  # a translation that lost a placeholder

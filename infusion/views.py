@@ -18,11 +18,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core import signed_records
 from core.access import get_patient_for_user, require_perm
 from core.models import Role
+from core.paging import page_number
 from core.pdf import render_pdf
 
-from . import selectors, services, timeline, verification
+from . import mar, records, selectors, services, timeline, verification
 from .forms import (
     AdministerForm,
     ChartTimeForm,
@@ -69,12 +71,9 @@ def episode_list(request):
 @require_GET
 @require_perm("infusion.view_order")
 def queue(request):
-    if request.user.role not in (Role.PHARMACIST, Role.ADMIN):
+    if request.user.role not in (Role.PHARMACIST, Role.AUDITOR):
         raise PermissionDenied("pharmacy queue")
-    try:
-        page = int(request.GET.get("page", "1"))
-    except ValueError:
-        page = 1
+    page = page_number(request.GET.get("page"))  # an absurd one: the last page, no 500
     items, total, page = selectors.pharmacy_queue(request.user, page)
     pages = selectors.queue_pages(total)
     context = {
@@ -169,7 +168,11 @@ def _episode_form_page(request, *, patient, episode=None):
                         request, _("Episode updated; changed orders need signing again.")
                     )
                 else:
-                    episode = services.episode_open(patient=patient, **kwargs)
+                    episode = services.episode_open(
+                        patient=patient,
+                        antiplatelet_from_today=confirm.cleaned_data["antiplatelet_from_today"],
+                        **kwargs,
+                    )
                     messages.success(request, _("MSC episode opened; sign the draft orders."))
                 return redirect("infusion:episode_detail", pk=episode.pk)
             except ActionRefused as exc:
@@ -778,9 +781,30 @@ def _chart_context(request, episode, *, forms=None, alert=None, alert_ok=False, 
         "administer_form": AdministerForm(),
         "alert": alert,
         "alert_ok": alert_ok,
+        "alert_at": _feedback_anchor(request, episode, user) if alert else "",
         "prompt": prompt,
         "now": state.now,
     }
+
+
+def _feedback_anchor(request, episode, user):
+    """Where the chart shows the result of the action just posted: next to the control
+    that caused it (the nurse's tablet is scrolled there), in a section that the page
+    renders in the episode's new state; "" puts it at the top (a full-page load)."""
+    match = request.resolver_match
+    name = match.url_name if match else ""
+    can_chart = user.has_perm("infusion.chart_infusion") and episode.is_open
+    if name == "chart_record":
+        event = match.kwargs.get("event")
+        if can_chart and episode.status == EpisodeStatus.IN_PROGRESS and event in ("rate", "end"):
+            return event
+        return "actions" if can_chart else ""
+    return {
+        "vitals_add": "vitals",
+        "reaction_add": "reactions",
+        "order_administer": "mar",
+        "order_complete": "mar",
+    }.get(name, "")
 
 
 def _has_report(reaction):
@@ -806,6 +830,17 @@ def chart(request, pk):
     if request.htmx and request.htmx.target == "chart-status":
         return render(request, "infusion/chart.html#chart-status", context)
     return render(request, "infusion/chart.html", context)
+
+
+def _add_field_errors(form, refused):
+    """C-TIME-1 and other service refusals: each message on the field that caused it."""
+    added = False
+    for name, errors in refused.field_errors.items():
+        if name in form.fields:
+            for error in errors:
+                form.add_error(name, error)
+                added = True
+    return added
 
 
 CHART_EVENTS = {
@@ -836,6 +871,7 @@ def chart_record(request, pk, event):
         )
     data = form.cleaned_data
     at = data.get("at")
+    done_ok = True
     try:
         if event == "received":
             services.infusion_record_received(episode=episode, actor=request.user, at=at)
@@ -843,8 +879,9 @@ def chart_record(request, pk, event):
             services.infusion_record_out_of_fridge(episode=episode, actor=request.user, at=at)
         elif event == "start":
             result = services.infusion_start(episode=episode, actor=request.user, at=at)
-            if result.warnings:
+            if result.warnings:  # B-ADM-2/B-ADM-1 warnings: never a green banner
                 done = " ".join([str(done), *result.warnings])
+                done_ok = False
         elif event == "rate":
             services.infusion_rate_step(
                 episode=episode, actor=request.user, at=at, rate_ml_per_min=data["rate_ml_per_min"]
@@ -856,14 +893,16 @@ def chart_record(request, pk, event):
                 at=at,
                 stopped=data["stopped"],
                 reason=data["reason"],
+                volume_given_ml=data.get("volume_given_ml"),
             )
     except ActionRefused as exc:
         episode.refresh_from_db()
+        _add_field_errors(form, exc)
         return _chart_response(request, episode, status=409, forms={key: form}, alert=exc.message)
     episode.refresh_from_db()
     if request.htmx:
-        return _chart_response(request, episode, alert=done, alert_ok=True)
-    messages.success(request, done)
+        return _chart_response(request, episode, alert=done, alert_ok=done_ok)
+    (messages.success if done_ok else messages.warning)(request, done)
     return redirect("infusion:chart", pk=episode.pk)
 
 
@@ -927,6 +966,7 @@ def reaction_add(request, pk):
             action=data["action"],
         )
     except ActionRefused as exc:
+        _add_field_errors(form, exc)
         return _chart_response(
             request, episode, status=409, forms={"reaction": form}, alert=exc.message
         )
@@ -960,7 +1000,8 @@ def sae_report(request, pk):
             try:
                 services.sae_report(reaction=reaction, actor=request.user, **form.cleaned_data)
             except ActionRefused as exc:
-                form.add_error(None, exc.message)
+                if not _add_field_errors(form, exc):
+                    form.add_error(None, exc.message)
                 status = 409
             else:
                 messages.success(request, _("Serious adverse event reported."))
@@ -977,16 +1018,24 @@ def order_administer(request, pk):
     form = AdministerForm(request.POST)
     if not form.is_valid():
         return _chart_response(request, order.episode, status=400, alert=_("Check the values."))
+    data = form.cleaned_data
     try:
-        services.order_administer(
-            order=order,
-            actor=request.user,
-            given_at=form.cleaned_data["at"],
-            note=form.cleaned_data["note"],
-        )
+        if data["dose"]:  # C-MAR-1: a row of the MAR (given, held or refused)
+            done = mar.dose_record_outcome(
+                dose=selectors.get_dose_of_order(order, data["dose"]),
+                actor=request.user,
+                outcome=data["outcome"] or "given",
+                at=data["at"],
+                dose_given=data["dose_given"],
+                note=data["note"],
+            )
+        else:
+            services.order_administer(
+                order=order, actor=request.user, given_at=data["at"], note=data["note"]
+            )
+            done = _("Administration recorded.")
     except ActionRefused as exc:
         return _chart_response(request, order.episode, status=409, alert=exc.message)
-    done = _("Administration recorded.")
     if request.htmx:
         return _chart_response(request, order.episode, alert=done, alert_ok=True)
     messages.success(request, done)
@@ -1053,12 +1102,14 @@ def pdf_context(episode):
 @require_perm("infusion.view_episode")
 def order_sheet_pdf(request, pk):
     episode = selectors.get_episode_for_user(request.user, pk)
-    return _pdf(
-        request,
-        "infusion/pdf/order_sheet.html",
-        pdf_context(episode),
-        f"msc-order-sheet-{episode.pk}.pdf",
+    filename = f"msc-order-sheet-{episode.pk}.pdf"
+    # Once anything on it is signed: the archival PDF/A-3b, stored once (infusion.records).
+    stored = records.store(
+        episode, _language(request), build_context=lambda: pdf_context(episode), actor=request.user
     )
+    if stored is not None:
+        return signed_records.response(stored, filename)
+    return _pdf(request, records.TEMPLATE, pdf_context(episode), filename)
 
 
 @login_required

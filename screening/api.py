@@ -6,16 +6,13 @@ Authenticated by the session (with its CSRF check) or by ``Authorization: Bearer
 ``{"errors": [{"field": "labs.inr.unit", "message": "…"}]}``; nothing is saved.
 """
 
-import json
-from decimal import Decimal
-
 from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
-from core import audit
+from core import audit, numbers
 
 from .evaluation import errors_as_fields, evaluate_document
 from .models import ApiToken
@@ -76,7 +73,9 @@ def evaluate(request):
     except RequestDataTooBig:
         return _error(400, _("The document is too large."))
     try:
-        doc = json.loads(body.decode("utf-8"), parse_float=Decimal)
+        # Decimals kept exact; a number literal beyond 30 digits or an exponent of ±20 is
+        # not even read (core.numbers), and becomes a field error below.
+        doc = numbers.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         return _error(400, _("The body is not valid JSON: %(error)s") % {"error": str(exc)[:200]})
     try:

@@ -13,7 +13,7 @@ class ScreeningConfig(AppConfig):
             "description": _(
                 "Trial eligibility screenings: outcomes, failing criteria, sign-off and the flow diagram"
             ),
-            "roles": {"physician", "nurse", "admin"},
+            "roles": {"physician", "nurse", "auditor"},
         }
     ]
 

@@ -14,6 +14,8 @@ from decimal import Decimal, InvalidOperation
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
+from core import numbers
+from core.forms import BOUNDED_NUMBER_MESSAGE
 from core.html import esc as _e
 from screening.engine import mmt8_total
 from screening.engine.bvas import BVAS_NOT_MAJOR, bvas_item_is_major
@@ -165,7 +167,10 @@ class Reader:
         if not raw:
             return None
         try:
-            value = Decimal(raw)
+            value = numbers.parse_decimal(raw)  # bounded before any arithmetic
+        except numbers.UnboundedNumber:
+            self.error(name, BOUNDED_NUMBER_MESSAGE)
+            return None
         except InvalidOperation:
             value = None
         if value is None or not value.is_finite():

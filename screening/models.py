@@ -108,6 +108,12 @@ class Screening(Model):
     signed_at = models.DateTimeField(_("signed at"), null=True, blank=True)
     signature_meaning = models.CharField(_("meaning of the signature"), max_length=200, blank=True)
     signature_hash = models.CharField(_("SHA-256 of the signed content"), max_length=64, blank=True)
+    # The signer's role and the software that signed, as they were then (printed on the
+    # signed checklist, issue 17). Blank on signatures from before they were recorded.
+    signer_role = models.CharField(_("signer's role"), max_length=20, blank=True)
+    signed_software_version = models.CharField(
+        _("software version at signing"), max_length=64, blank=True
+    )
 
     objects = AuditedManager()
 

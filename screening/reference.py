@@ -1,8 +1,9 @@
 """The Django side of lab values: core analytes ↔ engine keys, and ULNs from ReferenceRange.
 
 The engine compares a lab value with the reporting lab's ULN. ULNs are data
-(``core.ReferenceRange``: per lab, analyte and sex, editable by the administrator), never
-constants: a lab entry without a ``uln`` gets the matching range's upper limit, for the
+(``core.ReferenceRange``: per lab, analyte and sex; approved ranges only: a system
+administrator's change takes effect when a second one approves it, core.administration),
+never constants: a lab entry without a ``uln`` gets the matching range's upper limit, for the
 patient's sex first and then the range for any sex (""), converted to the value's unit.
 Without a matching range the ULN stays missing and the engine says so (UNKNOWN). A
 matching range in a unit that cannot be converted to the value's unit is not silence

@@ -4,8 +4,8 @@ Physicians and nurses enter screening data (start, draft saves); only physicians
 signed assessment, and of them only investigators sign (the sign permission is held by
 every physician; services also require ``user.is_investigator``). Pharmacists read
 nothing in screening: eligibility for the trial is not part of their work, so every
-screening page and the API answer them 403. The administrator (auditor) reads every
-ward's screenings and writes nothing.
+screening page and the API answer them 403. The auditor reads every ward's screenings
+and writes nothing; the system administrator reads none.
 """
 
 READ = ["screening.view_screening"]
@@ -15,5 +15,6 @@ PERMISSIONS = {
     "physician": [*READ, *WRITE, "screening.sign_screening", "screening.amend_screening"],
     "nurse": [*READ, *WRITE],
     "pharmacist": [],
-    "admin": list(READ),
+    "auditor": list(READ),
+    "sysadmin": [],  # no clinical record
 }

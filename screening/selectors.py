@@ -45,11 +45,11 @@ def with_row_version(qs):
 
 
 def get_screening_for_user(user, pk):
-    """The screening if the user's ward holds it (administrators: any); else 404, audited.
+    """The screening if the user's ward holds it (auditors: any); else 404, audited.
 
     The page and every live re-evaluation read it: on the user's own ward, through SQL
     compiled once (``_on_ward``); anything else (another ward, no such row, an
-    administrator) through the one access check, which answers and audits it."""
+    auditor) through the one access check, which answers and audits it."""
     screening = _on_ward(user, pk)
     if screening is not None:
         return screening
@@ -62,7 +62,7 @@ def _on_ward(user, pk):
     holds it; else None. Its SQL is compiled once per connection (``core.compiled``):
     building it cost the ORM more than PostgreSQL spends running it."""
     pk = str(pk)
-    if user.role in (None, Role.ADMIN) or user.ward_id is None:
+    if user.role in (None, Role.AUDITOR) or user.ward_id is None:
         return None
     if not (pk.isascii() and pk.isdigit()) or int(pk) >= 2**63:  # the ORM answers those
         return None
@@ -232,6 +232,6 @@ def flow_counts(qs):
 def visible_wards(user):
     from core.models import Ward
 
-    if user.role == Role.ADMIN:
+    if user.role == Role.AUDITOR:
         return Ward.objects.order_by("code")
     return Ward.objects.filter(pk=user.ward_id)

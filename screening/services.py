@@ -6,6 +6,7 @@ an amendment; the signature covers its facts, evaluation and protocol version
 (``Screening.content_hash``), which do not change.
 """
 
+import logging
 from datetime import date
 
 from django.core.exceptions import PermissionDenied
@@ -13,12 +14,15 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core import audit
+from core import audit, reauth, text
 from core.models import Role
+from core.version import app_version
 
 from .evaluation import evaluate_document
 from .models import SIGNATURE_MEANING, Outcome, Screening, Status
 from .prefill import apply_prefill, is_outdated
+
+logger = logging.getLogger(__name__)
 
 INDICATIONS = ("SLE", "dcSSc", "AAV", "IIM", "SS")
 AUDITED_FIELDS = (
@@ -53,7 +57,7 @@ def _require(actor, perm):
 
 def _require_ward(actor, patient):
     # Views already answer 404 for another ward; the services refuse it too.
-    if actor.role == Role.ADMIN or actor.ward_id is None or actor.ward_id != patient.ward_id:
+    if actor.role == Role.AUDITOR or actor.ward_id is None or actor.ward_id != patient.ward_id:
         raise PermissionDenied("other ward")
 
 
@@ -336,18 +340,12 @@ def screening_refresh(*, actor, screening):
 
 
 def _check_password(actor, password, screening):
-    """Re-authentication for the signature; a wrong password is audited and refused."""
-    if password and actor.check_password(password):
-        return
-    audit.record(
-        "signature_refused",
-        actor=actor,
-        obj=screening,
-        patient_id=screening.patient_id,
-        new={"action": "screening_sign"},
-        reason="wrong password",
-    )
-    raise ActionRefused(_("The password is not correct; nothing was signed."), code="password")
+    """Re-authentication for the signature (core.reauth: audited, counted towards the
+    lockout, username too on the first signature of a session)."""
+    try:
+        reauth.verify_password(actor, password, obj=screening, action="screening_sign")
+    except reauth.Refused as refused:
+        raise ActionRefused(refused.message, code=refused.code) from None
 
 
 def can_sign(user):
@@ -396,6 +394,8 @@ def screening_sign(*, actor, screening, password, expected_hash=None):
         screening.status = Status.SIGNED
         screening.signed_by = actor
         screening.signer_name = actor.get_full_name() or actor.get_username()
+        screening.signer_role = actor.role or ""
+        screening.signed_software_version = app_version()
         screening.signed_at = timezone.now()
         screening.signature_meaning = SIGNATURE_MEANING
         screening.updated_by = actor
@@ -421,7 +421,21 @@ def screening_sign(*, actor, screening, password, expected_hash=None):
             },
             reason=SIGNATURE_MEANING,
         )
+        # The signed checklist, stored once as PDF/A-3b (core.signed_records).
+        _enqueue_archive(screening.pk)
     return screening
+
+
+def _enqueue_archive(screening_id):
+    def send():
+        from . import tasks
+
+        try:
+            tasks.archive_signed_checklist.delay(screening_id)
+        except Exception:  # broker down: the first download stores it instead
+            logger.warning("could not enqueue the checklist archive of %s", screening_id)
+
+    transaction.on_commit(send)
 
 
 def screening_amend(*, actor, screening, reason):
@@ -431,6 +445,12 @@ def screening_amend(*, actor, screening, reason):
     reason = (reason or "").strip()
     if not reason:
         raise ActionRefused(_("Give the reason for the amendment."), code="reason")
+    if len(reason) > text.REASON_MAX_LENGTH:  # issue 16 (the form says so first)
+        raise ActionRefused(
+            _("At most %(max)s characters (%(length)s given).")
+            % {"max": text.REASON_MAX_LENGTH, "length": len(reason)},
+            code="reason",
+        )
     with transaction.atomic():
         old = _lock(screening)
         if old.status != Status.SIGNED:

@@ -1,7 +1,6 @@
 """Screening pages: start from the patient page, the live form, sign-off, amendment, the
 PDF checklist and the screening log. Views are thin: services write, selectors read."""
 
-import csv
 import json
 
 from django.conf import settings
@@ -16,12 +15,12 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from core import audit
+from core import audit, csvsafe, signed_records
 from core.access import get_patient_for_user, require_perm
 from core.models import Role
 from core.pdf import render_pdf
 
-from . import selectors, services
+from . import records, selectors, services
 from .evaluation import window_days
 from .fields import LIST_KINDS, bind, form_view, group_for_path, merge_concurrent, parse_form
 from .flow import layout
@@ -35,7 +34,7 @@ TEMPLATE = "screening/detail.html"
 def _can_edit(user, screening):
     return (
         screening.is_draft
-        and user.role != Role.ADMIN
+        and user.role != Role.AUDITOR
         and user.has_perm("screening.change_screening")
     )
 
@@ -82,7 +81,7 @@ def _context(request, screening, *, notice="", extra_rows=None, inputs=True):
         "can_sign": screening.is_draft and services.can_sign(user),
         "can_amend": screening.status == Status.SIGNED
         and user.has_perm("screening.amend_screening")
-        and user.role != Role.ADMIN,
+        and user.role != Role.AUDITOR,
         "versions": selectors.series_versions(screening),
         "notice": notice,
         "outdated": outdated,
@@ -253,7 +252,7 @@ def sign(request, pk):
 @require_perm("screening.amend_screening")
 def amend(request, pk):
     screening = selectors.get_screening_for_user(request.user, pk)
-    if request.user.role == Role.ADMIN:
+    if request.user.role == Role.AUDITOR:
         raise PermissionDenied("administrators do not write clinical data")
     if screening.status != Status.SIGNED:
         messages.info(request, _("Only a signed screening can be amended."))
@@ -285,47 +284,33 @@ def amend(request, pk):
 def pdf(request, pk):
     screening = selectors.get_screening_for_user(request.user, pk)
     language = request.user.language or translation.get_language()
-    with translation.override(language):
-        context = _context(request, screening)
-        context["criteria_rows"] = _pdf_rows(context["criteria"])
-    context["ward_time_zone"] = settings.TIME_ZONE
-    body = render_pdf("screening/pdf/checklist.html", context, language=language)
+    if language not in dict(settings.LANGUAGES):
+        language = translation.get_language()
+    name = _safe_filename(f"screening-{screening.patient.hospital_number}-v{screening.version}.pdf")
+    if records.is_signed(screening):
+        # Signed: the archival PDF/A-3b with the signed document embedded, stored once.
+        record = records.store(screening, language, actor=request.user)
+        response = signed_records.response(record, name)
+        stored = {"pdf_sha256": record.pdf_sha256}
+    else:
+        with translation.override(language):
+            context = records.pdf_context(screening)
+        body = render_pdf(records.TEMPLATE, context, language=language)
+        response = HttpResponse(body, content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="{name}"'
+        stored = {}
     audit.record(
         "export",
         actor=request.user,
         obj=screening,
         patient=screening.patient,
-        new={"format": "pdf", "version": screening.version, "status": screening.status},
+        new={"format": "pdf", "version": screening.version, "status": screening.status, **stored},
     )
-    response = HttpResponse(body, content_type="application/pdf")
-    name = f"screening-{screening.patient.hospital_number}-v{screening.version}.pdf"
-    response["Content-Disposition"] = f'inline; filename="{_safe_filename(name)}"'
     return response
 
 
 def _safe_filename(name):
     return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)
-
-
-def _pdf_rows(criteria):
-    rows = []
-    for c in criteria:
-        values = [
-            (key, ", ".join(map(str, v)) if isinstance(v, list) else _value_text(v))
-            for key, v in c["values"].items()
-        ]
-        rows.append({**c, "value_list": values})
-    return rows
-
-
-def _value_text(value):
-    if isinstance(value, dict):
-        return "; ".join(f"{k} {_value_text(v)}" for k, v in value.items())
-    if value is True:
-        return _("yes")
-    if value is False:
-        return _("no")
-    return "" if value is None else str(value)
 
 
 # --- The screening log -----------------------------------------------------------------
@@ -355,7 +340,7 @@ def log(request):
         "page": page,
         "query": query.urlencode(),
         "flow": layout(selectors.flow_counts(qs)),
-        "show_ward": request.user.role == Role.ADMIN,
+        "show_ward": request.user.role == Role.AUDITOR,
     }
     if request.htmx and request.htmx.target == "screening-log":
         return render(request, "screening/log.html#log-body", context)
@@ -367,12 +352,6 @@ class _Echo:
         return value
 
 
-def _cell(value):
-    # Spreadsheets run cells that start with these characters as formulas.
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 @login_required
 @require_GET
 @require_perm("screening.view_screening")
@@ -381,7 +360,7 @@ def log_csv(request):
     if request.GET and not form.is_valid():
         return HttpResponse(_("Invalid filter."), status=400, content_type="text/plain")
     qs = selectors.log_queryset(request.user, filters)
-    writer = csv.writer(_Echo())
+    writer = csvsafe.writer(_Echo())  # formula prefixes neutralised (core.csvsafe)
     header = [
         "screening_id",
         "version",
@@ -402,24 +381,21 @@ def log_csv(request):
         yield writer.writerow(header)
         for s in qs.iterator(chunk_size=500):
             yield writer.writerow(
-                [
-                    _cell(v)
-                    for v in (
-                        s.pk,
-                        s.version,
-                        s.status,
-                        s.patient.hospital_number,
-                        s.patient.name,
-                        s.patient.ward.code,
-                        s.indication,
-                        s.screening_date.isoformat(),
-                        s.outcome,
-                        " ".join(s.failing_rules or []),
-                        s.protocol_version,
-                        s.signer_name,
-                        s.signed_at.isoformat() if s.signed_at else "",
-                    )
-                ]
+                (
+                    s.pk,
+                    s.version,
+                    s.status,
+                    s.patient.hospital_number,
+                    s.patient.name,
+                    s.patient.ward.code,
+                    s.indication,
+                    s.screening_date.isoformat(),
+                    s.outcome,
+                    " ".join(s.failing_rules or []),
+                    s.protocol_version,
+                    s.signer_name,
+                    s.signed_at.isoformat() if s.signed_at else "",
+                )
             )
 
     audit.record(

@@ -1,5 +1,5 @@
 """Shared fixtures: two wards and a user of every role on ward A, a nurse and a physician
-on ward B (the "other ward"), and an administrator (auditor) who belongs to no ward."""
+on ward B (the "other ward"), and an auditor and system administrators, who belong to no ward."""
 
 import pytest
 from django.db import connection
@@ -24,6 +24,38 @@ def _private_media(tmp_path_factory):
 
     with override_settings(MEDIA_ROOT=tmp_path_factory.mktemp("media")):
         yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _flush_past_the_audit_truncate_guard():
+    # A transactional test (transaction=True, live_server) ends with Django's flush: one
+    # TRUNCATE of every table, which the audit table's trigger refuses, as it must in
+    # production (migration core 0004). The test database belongs to the test run's
+    # superuser: its flush turns that one trigger off inside its own transaction.
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    flush = DatabaseOperations.execute_sql_flush
+
+    def execute_sql_flush(self, sql_list):
+        return flush(
+            self,
+            [
+                "ALTER TABLE core_auditevent DISABLE TRIGGER core_auditevent_no_truncate",
+                *sql_list,
+                "ALTER TABLE core_auditevent ENABLE TRIGGER core_auditevent_no_truncate",
+            ],
+        )
+
+    DatabaseOperations.execute_sql_flush = execute_sql_flush
+    yield
+    DatabaseOperations.execute_sql_flush = flush
+
+
+@pytest.fixture(autouse=True)
+def _audit_checkpoints(tmp_path, settings):
+    # Each test's database starts empty, so each gets its own audit checkpoint file (one
+    # shared across tests would record a head that a later test's table never had).
+    settings.AUDIT_CHECKPOINT_DIR = tmp_path / "audit-checkpoints"
 
 
 @pytest.fixture
@@ -63,7 +95,18 @@ def pharmacist2(ward_a):
 
 @pytest.fixture
 def auditor(db):
-    return make_user("admin", None, username="auditor", is_staff=True)
+    return make_user("auditor", None, username="auditor", is_staff=True)
+
+
+@pytest.fixture
+def sysadmin(db):
+    return make_user("sysadmin", None, username="sysadmin", is_staff=True)
+
+
+@pytest.fixture
+def sysadmin2(db):
+    """A second system administrator: approves what the first proposes."""
+    return make_user("sysadmin", None, username="sysadmin2", is_staff=True)
 
 
 @pytest.fixture

@@ -7,7 +7,8 @@ delivery service wraps every (reminder, channel, target) in the idempotency guar
 `transactional = True` channels write only to the database (the notification centre):
 their send runs inside the transaction that inserts the delivery row, so they are
 exactly-once by construction. Other channels talk to the outside world (e-mail; later
-SMS or WeCom); for them the guard is "insert a pending row, commit, send, mark sent".
+SMS or WeCom); for them the guard is "insert a pending row, commit, send, mark sent",
+the mark committed per message before the next send starts.
 
 Enabled channels are listed, in order, in settings.REMINDER_CHANNELS (dotted paths). A
 later SMS/WeCom channel subclasses `Channel`, implements `targets` and `send`, and is added
@@ -21,9 +22,11 @@ from functools import cache
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
-from django.urls import reverse
 from django.utils.module_loading import import_string
 
+from core.text import header_safe
+
+from . import links
 from .models import Reminder
 from .texts import render_email
 
@@ -93,11 +96,18 @@ class EmailChannel(Channel):
         delay = settings.REMINDER_TEST_DELIVERY_DELAY_SECONDS
         if delay:  # test-only: widen the window in which a worker can be killed mid-send
             time.sleep(delay)
-        link = settings.REMINDER_SITE_URL.rstrip("/") + reverse("notification_list")
-        subject, body = render_email(reminder, target.user, late=late, link=link)
+        subject, body = render_email(
+            reminder,
+            target.user,
+            late=late,
+            link=links.notification_centre_url(),
+            page_link=links.reminder_url(reminder),
+        )
         domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2] or "localhost"
         message = EmailMessage(
-            subject=subject.replace("\n", " "),
+            # One header line whatever a name in it holds (a \r or \x0b stored before
+            # names were checked at entry): Django encodes it, nothing can split it.
+            subject=header_safe(subject),
             body=body,
             to=[target.user.email],
             # A stable Message-ID: if the process dies between the SMTP server's "250 OK"

@@ -57,8 +57,9 @@ def uid_for(reminder):
     return f"reminder-{reminder.pk}@{domain}"
 
 
-def build_calendar(reminders, *, language, name, link, stamp):
-    """The feed as text: one VEVENT per reminder, CRLF line endings."""
+def build_calendar(reminders, *, language, name, link, stamp, link_for=None):
+    """The feed as text: one VEVENT per reminder, CRLF line endings. Each event links to
+    `link_for(reminder)` (its page) when given, else to `link`."""
     lines = [
         "BEGIN:VCALENDAR",
         "VERSION:2.0",
@@ -71,7 +72,8 @@ def build_calendar(reminders, *, language, name, link, stamp):
     for reminder in reminders:
         summary = render_title(reminder, language, late=False, for_calendar=True)
         start = reminder.due_at
-        description = f"{reminder.rule_id}\n{link}" if reminder.rule_id else link
+        url = link_for(reminder) if link_for is not None else link
+        description = f"{reminder.rule_id}\n{url}" if reminder.rule_id else url
         lines += [
             "BEGIN:VEVENT",
             f"UID:{uid_for(reminder)}",
@@ -82,7 +84,7 @@ def build_calendar(reminders, *, language, name, link, stamp):
             f"DURATION:PT{EVENT_MINUTES}M",
             f"SUMMARY:{escape_text(summary)}",
             f"DESCRIPTION:{escape_text(description)}",
-            f"URL:{link}",
+            f"URL:{url}",
             "STATUS:CONFIRMED",
             "TRANSP:TRANSPARENT",
             "BEGIN:VALARM",

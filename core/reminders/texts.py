@@ -61,8 +61,9 @@ def render_title(reminder, language, *, late=None, for_calendar=False):
         return text
 
 
-def render_email(reminder, user, *, late, link):
-    """(subject, body) of the reminder e-mail for `user`, in the user's language."""
+def render_email(reminder, user, *, late, link, page_link=None):
+    """(subject, body) of the reminder e-mail for `user`, in the user's language: `link` is
+    the notification centre, `page_link` the page where the reminder is acted on."""
     language = language_of(user)
     title = render_title(reminder, language, late=late)
     with translation.override(language):
@@ -78,5 +79,8 @@ def render_email(reminder, user, *, late, link):
         ]
         if reminder.rule_id:
             lines.append(_("Rule: %(rule)s") % {"rule": reminder.rule_id})
-        lines += ["", _("Acknowledge it in the notification centre: %(link)s") % {"link": link}]
+        lines.append("")
+        if page_link and page_link != link:
+            lines.append(_("Open: %(link)s") % {"link": page_link})
+        lines.append(_("Acknowledge it in the notification centre: %(link)s") % {"link": link})
         return subject, "\n".join(lines) + "\n"

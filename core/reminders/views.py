@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from core.middleware import passive
 
-from . import services
+from . import links, services
 from .ics import build_calendar
 from .models import CalendarFeedToken
 from .selectors import (
@@ -34,6 +34,7 @@ def _with_titles(reminders, user):
     language = language_of(user)
     for reminder in reminders:
         reminder.display_title = render_title(reminder, language)
+        reminder.display_link = links.reminder_path(reminder)
     return reminders
 
 
@@ -136,8 +137,9 @@ def calendar_feed(request, token):
         reminders,
         language=language,
         name=name,
-        link=settings.REMINDER_SITE_URL.rstrip("/") + reverse("notification_list"),
+        link=links.notification_centre_url(),
         stamp=now,
+        link_for=links.reminder_url,
     )
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = 'inline; filename="ward-reminders.ics"'

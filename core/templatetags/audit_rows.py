@@ -12,10 +12,18 @@ from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 
 from core.html import text as _v
+from core.models import Role
 
 from .ward_time import when
 
 register = template.Library()
+
+_ROLE_LABELS = dict(Role.choices)  # lazy labels: translated when printed
+
+
+def _role(value):
+    # A role no longer defined (renamed since the event) prints as it was recorded.
+    return _ROLE_LABELS.get(value, value)
 
 
 def _row(e):
@@ -26,10 +34,11 @@ def _row(e):
     request = _v(Truncator(e.request_id).chars(10))
     return (
         f"\n    <tr><td>{_v(e.seq)}</td><td>{_v(at)}</td><td>{_v(e.actor_username or '—')}</td>"
-        f"<td>{_v(e.action)}</td>\n"
+        f"<td>{_v(_role(e.actor_role))}</td><td>{_v(e.action)}</td>\n"
         f"      <td>{obj}</td>\n"
         f"      <td><code>{old}</code></td><td><code>{new}</code></td>\n"
-        f"      <td>{_v(e.reason)}</td><td><small>{request} {_v(e.client_ip or '')}</small></td></tr>\n"
+        f"      <td>{_v(e.reason)}</td><td><small>{request} {_v(e.client_ip or '')}</small></td>"
+        f"<td><small>{_v(e.app_version)}</small></td></tr>\n"
         "    "
     )
 

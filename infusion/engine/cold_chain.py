@@ -13,7 +13,8 @@ Both are elapsed time on aware datetimes, so they are right across DST changes.
 Room-temperature step: take the suspension out of the refrigerator between
 ``room_temperature_max_minutes`` (20) and ``room_temperature_min_minutes`` (10) before the
 start: ``out_of_fridge_earliest`` = start − 20 min, ``out_of_fridge_latest`` = start − 10 min.
-An actual out-of-fridge time less than 10 or more than 20 min before the start is a warning.
+An actual out-of-fridge time less than 10 or more than 20 min before the start is a warning;
+out of the refrigerator after the recorded start is a handling error (``check_out_of_fridge``).
 """
 
 from dataclasses import dataclass
@@ -199,52 +200,88 @@ def check_out_of_fridge(
     settings: ProtocolSettings = DEFAULT_SETTINGS,
     *,
     display_zone=None,
+    start_is_planned: bool = False,
 ) -> Finding:
-    """Actual time the suspension left the refrigerator vs the (planned or actual) start."""
+    """B-ADM-2, the one room-temperature check: the recorded out-of-fridge time against
+    the recorded start (``start_is_planned=False``) or, before the start, the planned start.
+
+    Times in the reason are the ward's local "HH:MM" (``display_zone``; UTC otherwise),
+    never ISO. Less than 10 min (e.g. started 7 s after taking it out) or more than 20 min
+    is a warning; out of the refrigerator after the recorded start is a handling error
+    (``block``); after the planned start (not started yet), a warning that says when the
+    start may be.
+    """
     out_of_fridge_at = aware_utc(out_of_fridge_at, "out_of_fridge_at")
     start = aware_utc(start, "start")
     elapsed = start - out_of_fridge_at
     low = timedelta(minutes=settings.room_temperature_min_minutes)
     high = timedelta(minutes=settings.room_temperature_max_minutes)
+
+    def hm(value: datetime) -> str:
+        return (value.astimezone(display_zone) if display_zone else value).strftime("%H:%M")
+
+    seconds = int(elapsed.total_seconds())
     params = {
-        "out": out_of_fridge_at.astimezone(display_zone) if display_zone else out_of_fridge_at,
-        "start": start.astimezone(display_zone) if display_zone else start,
+        "out": hm(out_of_fridge_at),
+        "start": hm(start),
         "minutes": _minutes_text(elapsed),
+        "elapsed": f"{seconds // 60} min" if abs(seconds) >= 60 else f"{abs(seconds)} s",
         "low": settings.room_temperature_min_minutes,
         "high": settings.room_temperature_max_minutes,
+        "earliest": hm(out_of_fridge_at + low),
+        "latest": hm(out_of_fridge_at + high),
     }
+    if elapsed < timedelta(0):
+        if start_is_planned:
+            template = gettext_noop(
+                "Out of the refrigerator at %(out)s, after the planned start at %(start)s: "
+                "start between %(earliest)s and %(latest)s (%(low)s–%(high)s min at room "
+                "temperature)."
+            )
+            return make_finding("B-ADM-2", "after_planned_start", "warning", template, params)
+        template = gettext_noop(
+            "Handling error: out of the refrigerator at %(out)s, after the start at %(start)s "
+            "(the suspension must be at room temperature %(low)s–%(high)s min before the start)."
+        )
+        return make_finding("B-ADM-2", "handling_error", "block", template, params)
     if elapsed < low:
-        return make_finding(
-            "B-ADM-2",
-            "too_short",
-            "warning",
+        template = (
             gettext_noop(
-                "Out of the refrigerator at %(out)s, %(minutes)s min before the start %(start)s: "
-                "less than %(low)s min at room temperature."
-            ),
-            params,
+                "Out of the refrigerator at %(out)s, %(elapsed)s before the planned start at "
+                "%(start)s: too short: %(low)s–%(high)s min at room temperature."
+            )
+            if start_is_planned
+            else gettext_noop(
+                "Out of the refrigerator at %(out)s, %(elapsed)s before the start at %(start)s: "
+                "too short: %(low)s–%(high)s min at room temperature."
+            )
         )
+        return make_finding("B-ADM-2", "too_short", "warning", template, params)
     if elapsed > high:
-        return make_finding(
-            "B-ADM-2",
-            "too_long",
-            "warning",
+        template = (
             gettext_noop(
-                "Out of the refrigerator at %(out)s, %(minutes)s min before the start %(start)s: "
-                "more than %(high)s min at room temperature."
-            ),
-            params,
+                "Out of the refrigerator at %(out)s, %(elapsed)s before the planned start at "
+                "%(start)s: too long: %(low)s–%(high)s min at room temperature."
+            )
+            if start_is_planned
+            else gettext_noop(
+                "Out of the refrigerator at %(out)s, %(elapsed)s before the start at %(start)s: "
+                "too long: %(low)s–%(high)s min at room temperature."
+            )
         )
-    return make_finding(
-        "B-ADM-2",
-        "ok",
-        "info",
+        return make_finding("B-ADM-2", "too_long", "warning", template, params)
+    template = (
         gettext_noop(
-            "Out of the refrigerator at %(out)s, %(minutes)s min before the start %(start)s "
-            "(%(low)s–%(high)s min)."
-        ),
-        params,
+            "Out of the refrigerator at %(out)s, %(elapsed)s before the planned start at "
+            "%(start)s (%(low)s–%(high)s min at room temperature)."
+        )
+        if start_is_planned
+        else gettext_noop(
+            "Out of the refrigerator at %(out)s, %(elapsed)s before the start at %(start)s "
+            "(%(low)s–%(high)s min at room temperature)."
+        )
     )
+    return make_finding("B-ADM-2", "ok", "info", template, params)
 
 
 def _minutes_text(delta: timedelta) -> str:

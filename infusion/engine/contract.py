@@ -10,9 +10,10 @@ infusion day). Paths are dotted: ``patient.weight.kg``; ``""`` is the document i
 ``parse_plan_input(doc)`` returns a ``PlanInput`` or raises ``PlanInputError`` carrying
 the same errors. ``plan_from_document(doc)`` returns ``(plan, [])`` or ``(None, errors)``.
 
-Numbers may be JSON numbers or decimal strings. Use ``json.loads(text, parse_float=Decimal)``
-(or strings) to keep decimals exact; a float is converted through its shortest repr
-(``94.9`` → ``Decimal("94.9")``).
+Numbers may be JSON numbers or decimal strings. Use ``core.numbers.loads(text)`` (or
+strings) to keep decimals exact; a float is converted through its shortest repr
+(``94.9`` → ``Decimal("94.9")``). A number beyond 30 significant digits or an exponent of
+±20 is refused at its path before anything else reads the document (issue 16).
 """
 
 import json
@@ -24,6 +25,8 @@ from decimal import Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+from core import numbers
 
 from .candidacy import OrganInvolvement
 from .dose import BodyWeight
@@ -109,7 +112,50 @@ def _convert(error) -> list[FieldError]:
             return [field_error for sub in branches for field_error in _convert(sub)]
         return [FieldError(path, "has the wrong type")]
     message = error.schema.get("x-message") if isinstance(error.schema, Mapping) else None
-    return [FieldError(path, _short(message or error.message))]
+    return [FieldError(path, _short(message or _message(error)))]
+
+
+_TYPE_WORDS = {
+    "integer": "a whole number",
+    "number": "a number",
+    "string": "a string",
+    "boolean": "true or false",
+    "null": "null",
+    "object": "an object",
+    "array": "a list",
+}
+_BOUND_WORDS = {"minimum": "≥", "maximum": "≤", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}
+
+
+def _json_text(value: Any) -> str:
+    """A value as the JSON it came from, short (never Python's repr: no "Decimal('1.5')")."""
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
+    if isinstance(value, int | float | Decimal):
+        return str(value)
+    if isinstance(value, str):
+        return json.dumps(value if len(value) <= 40 else value[:40] + "…", ensure_ascii=False)
+    if isinstance(value, Mapping):
+        return "an object"
+    if isinstance(value, list | tuple):
+        return "a list"
+    return "a value of another kind"
+
+
+def _message(error) -> str:
+    """jsonschema's message in the contract's words: the instance as JSON, not a repr."""
+    validator, expected, instance = error.validator, error.validator_value, error.instance
+    if validator == "type":
+        kinds = expected if isinstance(expected, list) else [expected]
+        words = " or ".join(_TYPE_WORDS.get(kind, kind) for kind in kinds)
+        return f"must be {words}, not {_json_text(instance)}"
+    if validator in _BOUND_WORDS:
+        return f"must be {_BOUND_WORDS[validator]} {expected}, not {_json_text(instance)}"
+    if validator in ("enum", "const"):
+        return f"is not one of the allowed values: {_json_text(instance)}"
+    if validator in ("minLength", "maxLength", "minItems", "maxItems", "pattern"):
+        return f"{_json_text(instance)} does not match the expected format ({validator} {expected})"
+    return error.message
 
 
 def _schema_errors(doc: Any) -> list[FieldError]:
@@ -164,11 +210,15 @@ class _Reader:
             self.error(path, "must be a decimal number")
             return None
         try:
-            number = Decimal(text)
+            # Bounded before it is formatted: format(Decimal("1e999999999"), "f") is a
+            # billion digits (core.numbers).
+            number = numbers.parse_decimal(text)
+        except numbers.UnboundedNumber:
+            number = None
         except (InvalidOperation, ValueError):
             self.error(path, "must be a decimal number")
             return None
-        if not number.is_finite() or not _DECIMAL_RE.match(format(number, "f")):
+        if number is None or not number.is_finite() or not _DECIMAL_RE.match(format(number, "f")):
             self.error(
                 path, "must be a decimal number with at most 9 digits before and 6 after the point"
             )
@@ -487,6 +537,14 @@ def _parse(doc: Any) -> tuple[PlanInput | None, list[FieldError]]:
     elif consent_doc is not None:
         r.error("consent", "must be an object {consenter, consented_on, form_version} or null")
 
+    # C-TIME-1 / B-CYC-1: a recorded end before the product was prepared is not a real end;
+    # refused, so it can never move the cyclophosphamide hold earlier than planned.
+    actual_end = order_fields["actual_infusion_end"]
+    if actual_end is not None and preparation_time is not None and actual_end <= preparation_time:
+        r.error("order.actual_infusion_end", "is not after the product's preparation time")
+    out_at = order_fields["out_of_fridge_at"]
+    if out_at is not None and preparation_time is not None and out_at < preparation_time:
+        r.error("order.out_of_fridge_at", "is before the product's preparation time")
     if dob is not None and planned_start is not None and zone is not None:
         if dob > planned_start.astimezone(zone).date():
             r.error("patient.date_of_birth", "is after the planned infusion day")
@@ -522,6 +580,11 @@ def _covered(path: str, reported: list[str]) -> bool:
 
 
 def _validate_and_parse(doc: Any) -> tuple[PlanInput | None, list[FieldError]]:
+    # First, before the schema compares or anything formats a number: a number beyond
+    # 30 significant digits or an exponent of ±20 is refused where it stands.
+    refused = [FieldError(path, numbers.MESSAGE) for path in numbers.unbounded(doc, "", _join)]
+    if refused:
+        return None, refused
     schema_errors = _schema_errors(doc)
     parsed, semantic_errors = _parse(doc)
     reported = [e.path for e in schema_errors]
@@ -557,7 +620,9 @@ def plan_from_document(
 def plan_from_json(text: str | bytes, settings: ProtocolSettings = DEFAULT_SETTINGS):
     """Parse JSON text keeping decimals exact; ``(plan, errors)`` like ``plan_from_document``."""
     try:
-        doc = json.loads(text, parse_float=Decimal)
+        # Decimals kept exact; a number literal too long or beyond an exponent of ±20 is
+        # not read at all (core.numbers) and becomes a field error.
+        doc = numbers.loads(text)
     except (ValueError, TypeError) as exc:
         return None, [FieldError("", _short(f"not valid JSON: {exc}"))]
     except RecursionError:  # e.g. "[[[[…]]]]" nested deeper than Python's recursion limit

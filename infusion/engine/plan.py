@@ -333,7 +333,9 @@ def build_plan(inputs: PlanInput, settings: ProtocolSettings = DEFAULT_SETTINGS)
     )
     cold = check_infusion_window(preparation_time, start, planned_end, settings, display_zone=zone)
     out_of_fridge = (
-        check_out_of_fridge(out_of_fridge_at, start, settings, display_zone=zone)
+        check_out_of_fridge(
+            out_of_fridge_at, start, settings, display_zone=zone, start_is_planned=True
+        )
         if out_of_fridge_at is not None
         else None
     )

@@ -30,7 +30,7 @@ docs/notes/infusion.md):
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -87,6 +87,9 @@ class VerificationInput(Serializable):
     long_term_antiplatelet: bool
     cyclophosphamide: tuple[CycNearInfusion, ...] = ()
     infusion_volume_ml: Decimal | None = None  # the MSC order's volume (B-ADM-3 reminder)
+    consent_on: date | None = None  # B-CONSENT-1: the day, who gave it, the form version
+    consent_by: str | None = None  # "patient" | "relative"
+    consent_version: str | None = None
     display_zone: tzinfo | None = None  # times in reasons are shown in this zone
 
 
@@ -188,7 +191,18 @@ def candidacy_check(candidacy_overall: str, repeat_status: str | None) -> Verifi
 def _consent(data: VerificationInput) -> VerificationCheck:
     label = CHECK_LABELS["consent"]
     if data.consent_recorded:
-        return _check("consent", ("B-CONSENT-1",), PASSED, label, gettext_noop("Consent recorded."))
+        if data.consent_on is None:
+            return _check(
+                "consent", ("B-CONSENT-1",), PASSED, label, gettext_noop("Consent recorded.")
+            )
+        return _check(
+            "consent",
+            ("B-CONSENT-1",),
+            PASSED,
+            label,
+            gettext_noop("Recorded %(date)s (%(who)s), form %(version)s."),
+            {"date": data.consent_on, "who": data.consent_by, "version": data.consent_version},
+        )
     return _check(
         "consent",
         ("B-CONSENT-1",),

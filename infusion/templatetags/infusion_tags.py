@@ -4,12 +4,10 @@ from datetime import datetime
 from decimal import Decimal
 
 from django import template
-from django.template.defaulttags import CsrfTokenNode
-from django.urls import reverse
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.timezone import template_localtime
-from django.utils.translation import get_language, gettext_lazy, override, pgettext
+from django.utils.translation import get_language, gettext_lazy, override
 from django.utils.translation import gettext as _
 
 from core.html import esc as _e
@@ -292,175 +290,24 @@ def order_cells(row):
     return mark_safe(_order_cells(row, {}))  # noqa: S308 (every value escaped by _e)
 
 
-# A queue check's class and mark by its outcome: passes, fails, needs attention.
-CHECK_LOOK = {True: ("ok", "✓"), False: ("bad", "✗"), None: ("attention", "!")}
-
-
-def _queue_checks(checks):
-    """A queue card's checks (``Check``) as list items, each citing its rule."""
-    out = []
-    for c in checks:
-        cls, mark = CHECK_LOOK[c.ok if isinstance(c.ok, bool) else None]
-        out.append(
-            f'\n    <li class="check {cls}">\n'
-            f'      <span class="mark" aria-hidden="true">{mark}</span>\n'
-            f"      <strong>{_e(c.label)}</strong>: {_e(c.detail)} "
-            f'<span class="rule-id">{_e(citation(c.rule))}</span></li>\n    '
-        )
-    return "".join(out)
-
-
-def _verify_forms(context):
-    """What the verify and reject forms share on every card of a page: the URLs with a
-    stand-in pk, the response's CSRF input and the translated labels. Made once per render
-    (``render_context`` lasts one render of the template; nothing outlives the request)."""
-    key = ("infusion_verify_forms", get_language())
-    forms = context.render_context.get(key)
-    if forms is not None:
-        return forms
-    csrf = CsrfTokenNode().render(context)  # the tag's own markup: the one token
-    # Translated outside the f-strings: xgettext does not read calls inside them.
-    password = _e(_("Password"))
-    signature = _e(_("Your password (signature)"))
-    verify = _e(_("Verify"))
-    # "Reason" alone is also the audit trail's column (原因 in the shell's catalogue, which
-    # wins); here it is the reason for an order action (理由).
-    reason = _e(pgettext("order action", "Reason"))
-    reject_reason = _e(_("Reason for rejecting"))
-    reject = _e(_("Reject"))
-    own = _e(_("You prescribed this order; another pharmacist must verify it."))
-    forms = context.render_context[key] = {
-        "verify_url": _e(reverse("infusion:order_verify", args=[PK_MARK])),
-        "reject_url": _e(reverse("infusion:order_reject", args=[PK_MARK])),
-        # What follows the hx-target in each form, to its end.
-        "verify_rest": (
-            f'hx-swap="outerHTML">{csrf}\n'
-            '          <input type="password" name="password" autocomplete="current-password" '
-            f'placeholder="{password}" aria-label="{signature}" required>\n'
-            f'          <button type="submit" class="primary">{verify}</button>\n'
-            "        </form>\n"
-        ),
-        "reject_rest": (
-            f'hx-swap="outerHTML">{csrf}\n'
-            f'          <input name="reason" placeholder="{reason}" '
-            f'aria-label="{reject_reason}" required>\n'
-            f'          <button type="submit" class="danger">{reject}</button>\n'
-            "        </form>\n        "
-        ),
-        "own": f'\n          <p class="help">{own}</p>\n        ',
-    }
-    return forms
-
-
-def _queue_order_rows(context, rows, episode_id):
-    """The queue card's order rows, each with its verify and reject forms when the reader
-    may verify (a note instead on an order they prescribed themselves)."""
-    can_verify = context.get("can_verify")
-    user_pk = getattr(context.get("user"), "pk", None)
-    if can_verify and rows:
-        forms = _verify_forms(context)
-        target = f'hx-target="#queue-item-{_e(episode_id)}" '
-        verify_rest = target + forms["verify_rest"]
-        reject_rest = target + forms["reject_rest"]
-    labels = context.render_context.setdefault(("infusion_row_labels", get_language()), {})
-    mark = str(PK_MARK)
-    out = []
-    for row in rows:
-        pk = str(row.order.pk)
-        out.append(f'\n      <tr id="queue-order-{pk}">{_order_cells(row, labels)}\n      ')
-        if can_verify:
-            if row.prescribed is not None and row.prescribed.signer_id == user_pk:
-                inner = forms["own"]
-            else:
-                verify = forms["verify_url"].replace(mark, pk)
-                reject = forms["reject_url"].replace(mark, pk)
-                inner = (
-                    f'\n        \n        <form method="post" action="{verify}" '
-                    f'hx-post="{verify}" {verify_rest}'
-                    f'        <form method="post" action="{reject}" '
-                    f'hx-post="{reject}" {reject_rest}'
-                )
-            out.append(f'<td class="verify">\n        {inner}\n      </td>')
-        out.append("\n      </tr>\n    ")
-    return "".join(out)
-
-
-def _card_labels(context, can_verify):
-    """The card's header link (a stand-in pk) and table head, once per render."""
-    key = ("infusion_queue_card", get_language(), bool(can_verify))
-    labels = context.render_context.get(key)
-    if labels is not None:
-        return labels
-    # Translated outside the f-strings: xgettext does not read calls inside them.
-    heads = [_("Order"), _("Dose and route"), _("When"), _("Rules"), _("Status")]
-    heads.append(_("Signatures"))
-    if can_verify:
-        heads.append(_("Verify or reject"))
-    labels = context.render_context[key] = (
-        _e(reverse("infusion:episode_detail", args=[PK_MARK])),
-        _e(_("Episode")),
-        "".join(f"<th>{_e(h)}</th>" for h in heads),
-    )
-    return labels
-
-
-@register.simple_tag(takes_context=True)
-def queue_card(context, item, episode_id):
-    """A queue card's body (``QueueItem``): the patient and start with a link to the
-    episode, the checks, and the order rows with their verify and reject forms."""
-    can_verify = context.get("can_verify")
-    url, episode, heads = _card_labels(context, can_verify)
-    ep = item.episode
-    patient = ep.patient
-    url = url.replace(str(PK_MARK), str(ep.pk))
-    return mark_safe(  # noqa: S308 (every value escaped by _e)
-        f'\n  <header class="pagehead">\n'
-        f"    <h2>{_e(patient.name)} <small>{_e(patient.hospital_number)}</small></h2>\n"
-        f"    <div><strong>{_when(ep.planned_start, MINUTE)}</strong> · "
-        f'<a href="{url}">{episode}</a></div>\n'
-        f'  </header>\n  <ul class="checks">\n    {consent_line(ep)}{_queue_checks(item.checks)}\n'
-        "  </ul>\n"
-        f'  <div class="table-scroll"><table class="table small orders">\n'
-        f"    <thead><tr>{heads}</tr></thead>\n    <tbody>\n"
-        f"    {_queue_order_rows(context, item.orders, episode_id)}\n"
-        "    </tbody>\n  </table></div>\n  "
-    )
-
-
 # --- Consent on the queue card (B-CONSENT-1) -------------------------------------------
 
-CONSENTER_WORDS = {"patient": gettext_lazy("patient"), "relative": gettext_lazy("relative")}
+
+# --- Bedside handling (issue 15: B-ADM-2 one interval, B-ADM-1 deviation) ----------------
 
 
-@register.simple_tag
-def consent_line(episode):
-    """A queue card's consent line, as a check list item: "Consent: recorded 2026-12-01
-    (patient), form v3", or "Consent: not recorded (B-CONSENT-1)". Reads the queue's
-    annotations (``consent_on``, ``consent_by``, ``consent_form``: no query); an episode
-    read without them asks for its consent record."""
-    if hasattr(episode, "consent_on"):
-        on, by, version = episode.consent_on, episode.consent_by, episode.consent_form
-    else:
-        from infusion.models import Consent
+@register.filter
+def room_temperature(episode):
+    """The B-ADM-2 finding for the episode (recorded out-of-fridge → recorded or planned
+    start), the same on the chart, the episode page and the PDF record."""
+    from infusion.bedside import room_temperature as finding
 
-        record = (
-            Consent.objects.filter(episode_id=episode.pk)
-            .values_list("consented_on", "consenter", "form_version")
-            .first()
-        )
-        on, by, version = record or (None, None, None)
-    if on is None:
-        cls, mark = CHECK_LOOK[False]
-        text = _("Consent: not recorded (B-CONSENT-1)")
-    else:
-        cls, mark = CHECK_LOOK[True]
-        text = _("Consent: recorded %(date)s (%(who)s), form %(version)s") % {
-            "date": _when(on, DAY),
-            "who": CONSENTER_WORDS.get(by, by),
-            "version": version,
-        }
-    return mark_safe(  # noqa: S308 (every value escaped by _e)
-        f'<li class="check consent {cls}" id="queue-consent-{_e(episode.pk)}">'
-        f'<span class="mark" aria-hidden="true">{mark}</span> {_e(text)} '
-        f'<span class="rule-id">{_e(citation("B-CONSENT-1"))}</span></li>'
-    )
+    return finding(episode)
+
+
+@register.filter
+def end_deviation(episode):
+    """B-ADM-1: "" or the deviation text when the actual end is after the hard limit."""
+    from infusion.bedside import end_deviation as deviation
+
+    return deviation(episode)

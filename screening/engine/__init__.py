@@ -19,7 +19,8 @@ Calling it from Django (management command ``screen`` or an HTTP view)::
 
 or in one step, validating once: ``try: evaluation = evaluate(doc) except
 ValidationErrors as exc: errors = exc.errors``. ``doc`` is the parsed JSON (a dict);
-numbers may be int, float or Decimal (``json.loads(text, parse_float=Decimal)``).
+numbers may be int, float or Decimal (``core.numbers.loads(text)`` keeps decimals exact);
+one beyond 30 significant digits or an exponent of ±20 is a field error (issue 16).
 
 ``evaluate(doc)`` on an invalid document raises ``ValidationErrors`` (its ``errors``
 are the same field errors). Pass ``protocol=PROTOCOLS["1.0"]`` (or ``"1.0"``) to

@@ -17,6 +17,8 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError as SchemaError
 
+from core import numbers
+
 from .calculators import CalculatorError, sledai_2k
 from .dates import MAX_DATE, MIN_DATE, parse_iso_date
 from .drugs import allowed_dose_units
@@ -95,8 +97,13 @@ def check_facts(
 ) -> tuple[list[FieldError], Facts | None]:
     """Field errors and, when there are none, the typed facts."""
     try:
+        # First, before anything compares or formats a number: a number beyond the
+        # bounds (30 significant digits, exponent ±20) is refused where it stands.
+        errors = [FieldError(path, numbers.MESSAGE) for path in numbers.unbounded(doc)]
+        if errors:
+            return _sorted_unique(errors), None
         if _FAST_VALID(doc):
-            errors: list[FieldError] = []
+            errors = []
         else:
             # The fast check only says "invalid"; the reference validator says why.
             errors = list(_non_finite_numbers(doc, ""))

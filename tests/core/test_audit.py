@@ -5,7 +5,7 @@ from django.core.management.base import CommandError
 from django.db import IntegrityError, InternalError, ProgrammingError, connection, transaction
 
 from core import audit
-from core.models import AuditEvent, Patient
+from core.models import AuditEvent, Patient, SecurityEvent
 from core.querysets import AuditBypassError, AuditedQuerySet
 from tests.factories import add_weight, make_patient
 
@@ -245,15 +245,17 @@ def test_measurement_and_lab_entries_are_audited(login, nurse, patient):
     assert ("core.LabResult", "create") in actions
 
 
-def test_login_failure_success_and_logout_are_audited(client, nurse):
+def test_login_and_logout_are_audited_and_a_failed_login_goes_to_the_security_log(client, nurse):
     client.post("/login/", {"username": "nurse", "password": "wrong-password"})
     client.post("/login/", {"username": "nurse", "password": "Correct-horse-42"})
     client.post("/logout/")
     actions = list(AuditEvent.objects.order_by("seq").values_list("action", flat=True))
-    assert actions[-3:] == ["login_failed", "login", "logout"]
-    failed = AuditEvent.objects.get(action="login_failed")
-    assert failed.new_values == {"username": "nurse"}
-    assert "wrong-password" not in str(failed.new_values)
+    assert actions[-2:] == ["login", "logout"]
+    assert "login_failed" not in actions  # pre-authentication: not a clinical event
+    failed = SecurityEvent.objects.get(kind="login_failed")
+    assert failed.username == "nurse" and failed.path == "/login/"
+    assert failed.client_ip == "127.0.0.1"
+    assert "wrong-password" not in str(SecurityEvent.objects.values())
 
 
 def test_permission_denied_is_audited(login, pharmacist):

@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from core import audit, context
 from core.models import AuditEvent
+from core.version import app_version
 from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db
@@ -166,7 +167,7 @@ def _csv_rows(response):
 
 
 def test_the_csv_export_has_a_header_and_one_row_per_matching_event(
-    login, auditor, physician, patient
+    login, auditor, physician, patient, settings
 ):
     kept = audit.record(
         "update",
@@ -187,6 +188,7 @@ def test_the_csv_export_has_a_header_and_one_row_per_matching_event(
         "seq",
         "at_utc",
         "actor",
+        "actor_role",
         "action",
         "object_type",
         "object_id",
@@ -196,12 +198,17 @@ def test_the_csv_export_has_a_header_and_one_row_per_matching_event(
         "reason",
         "request_id",
         "client_ip",
+        "app_version",
+        "key_id",
         "entry_hash",
     ]
     assert len(rows) == 2
     row = dict(zip(rows[0], rows[1], strict=True))
     assert row["seq"] == str(kept.seq)
     assert row["actor"] == "doc"
+    assert row["actor_role"] == "physician"
+    assert row["app_version"] == app_version() and row["app_version"]
+    assert row["key_id"] == settings.AUDIT_HMAC_KEY_ID
     assert row["object_type"] == "core.Patient"
     assert row["patient_id"] == str(patient.pk)
     assert row["old_values"] == '{"name":"Old"}'
@@ -276,18 +283,19 @@ def test_a_row_shows_each_column_escaped_in_the_ward_time_zone(login, auditor, p
     body = login(auditor).get("/audit/").content.decode()
     row = body[body.index(f"<tr><td>{event.seq}</td>") :].split("</tr>")[0]
     assert "<td>2026-07-01 08:30:05</td>" in row
-    assert f"<td>{physician.username}</td><td>note</td>" in row
+    assert f"<td>{physician.username}</td><td>Physician</td><td>note</td>" in row
     assert "<td>test.Thing:42</td>" in row
     assert "<code>{&#x27;name&#x27;: &#x27;&lt;b&gt;old&lt;/b&gt;&#x27;}</code>" in row
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in row and "<script>alert" not in body
     assert "<td>&lt;i&gt;why&lt;/i&gt;</td>" in row
     assert "<small>012345678… 192.0.2.7</small>" in row
+    assert f"<td><small>{app_version()}</small></td>" in row
 
 
 def test_a_system_event_shows_a_dash_for_who_and_no_values(login, auditor):
     event = audit.record("reminder_sent", object_type="core.Reminder")
     body = login(auditor).get("/audit/").content.decode()
     row = body[body.index(f"<tr><td>{event.seq}</td>") :].split("</tr>")[0]
-    assert "<td>—</td><td>reminder_sent</td>" in row
+    assert "<td>—</td><td></td><td>reminder_sent</td>" in row
     assert "<td>core.Reminder</td>" in row
     assert "<td><code></code></td><td><code></code></td>" in row

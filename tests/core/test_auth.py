@@ -5,7 +5,7 @@ import time_machine
 from django.test import Client
 from django.utils import timezone
 
-from core.models import AuditEvent
+from core.models import AuditEvent, SecurityEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -18,7 +18,8 @@ def test_login_is_locked_after_five_failures(nurse, settings):
     assert response.status_code == 429
     assert b"Too many failed sign-in attempts" in response.content
     assert "_auth_user_id" not in client.session
-    assert AuditEvent.objects.filter(action="login_locked_out").exists()
+    assert SecurityEvent.objects.filter(kind="login_locked_out", username="nurse").exists()
+    assert not AuditEvent.objects.filter(action__startswith="login_").exists()
 
 
 def test_four_failures_then_the_right_password_still_signs_in(nurse, settings):

@@ -56,13 +56,15 @@ def test_a_signed_in_page_costs_three_queries(physician, login):
     ]
 
 
-@pytest.mark.parametrize("role", ["physician", "nurse", "pharmacist", "admin"])
+@pytest.mark.parametrize("role", ["physician", "nurse", "pharmacist", "auditor", "sysadmin"])
 def test_each_role_and_its_permissions_are_djangos(role, ward_a):
     from django.contrib.auth.backends import ModelBackend
 
     from tests.factories import make_user
 
-    user = make_user(role, None if role == "admin" else ward_a, username=f"u-{role}")
+    user = make_user(
+        role, None if role in ("auditor", "sysadmin") else ward_a, username=f"u-{role}"
+    )
     user.user_permissions.add(Permission.objects.get(codename="add_auditevent"))
     assert fresh(user).role == role
     assert fresh(user).get_all_permissions() == ModelBackend().get_all_permissions(fresh(user))

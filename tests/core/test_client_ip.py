@@ -3,7 +3,7 @@
 import pytest
 from django.test import override_settings
 
-from core.models import AuditEvent
+from core.models import AuditEvent, SecurityEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -62,5 +62,5 @@ def test_behind_the_proxy_lockout_counts_per_client_not_per_proxy(nurse, setting
     assert locked.status_code == 429
     signed_in = colleague.post("/login/", {"username": "nurse", "password": "Correct-horse-42"})
     assert signed_in.status_code == 302
-    failures = AuditEvent.objects.filter(action="login_failed").values_list("client_ip", flat=True)
+    failures = SecurityEvent.objects.filter(kind="login_failed").values_list("client_ip", flat=True)
     assert set(failures) == {"203.0.113.66"}

@@ -12,6 +12,7 @@ PROD_ENV = {
     "ALLOWED_HOSTS": "ward.example.org",
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/ward",
     "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
+    "AUDIT_HMAC_KEYS": "ci-2026:" + "a7Kq9Zr2Lm4Xv8Tn3Bw6Yc1Hd5Fg0Js2Pe7Uo9",
 }
 
 
@@ -73,3 +74,25 @@ def test_trusted_proxy_count_comes_from_the_environment(value, expected):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == expected
+
+
+@pytest.mark.parametrize(
+    "keys,key_id,needle",
+    [
+        (None, None, "Environment variable AUDIT_HMAC_KEYS is required"),
+        ("no-colon-here", None, "AUDIT_HMAC_KEYS must be comma-separated kid:secret pairs"),
+        ("2026a:short", None, "the secret of key '2026a' must be 32+ random characters"),
+        ("a:" + "x" * 40 + ",b:" + "y" * 40, None, "AUDIT_HMAC_KEY_ID is required"),
+        ("a:" + "x" * 40, "b", "AUDIT_HMAC_KEY_ID='b' is not a key id of AUDIT_HMAC_KEYS"),
+    ],
+)
+def test_production_requires_a_usable_audit_key_outside_the_database(keys, key_id, needle):
+    env = dict(PROD_ENV)
+    env.pop("AUDIT_HMAC_KEYS")
+    if keys is not None:
+        env["AUDIT_HMAC_KEYS"] = keys
+    if key_id is not None:
+        env["AUDIT_HMAC_KEY_ID"] = key_id
+    result = _run(["-c", "from django.conf import settings; settings.DEBUG"], **env)
+    assert result.returncode != 0
+    assert needle in result.stderr

@@ -47,12 +47,29 @@ def browser():
         browser.close()
 
 
+# Issue 16: every page the walk visits runs under the app's enforced Content-Security-
+# Policy; a violation (an inline script, handler or style the policy blocks) is reported
+# to the test from the page, registered before any of the page's own scripts run.
+CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", function (e) {
+  window.__reportCspViolation({
+    page: location.pathname, directive: e.violatedDirective, blocked: e.blockedURI,
+    source: e.sourceFile, line: e.lineNumber, sample: e.sample
+  });
+});
+"""
+
+
 @pytest.fixture
 def page(browser, request, live_server):
     context = browser.new_context(viewport={"width": 1180, "height": 860}, locale="en-GB")
     context.set_default_timeout(10_000)
+    violations = []
+    context.expose_function("__reportCspViolation", lambda found: violations.append(found))
+    context.add_init_script(CSP_LISTENER)
     page = context.new_page()
     page.base = live_server.url
+    page.csp_violations = violations
     yield page
     failed = getattr(request.node, "rep_call", None)
     if failed is not None and failed.failed:
@@ -60,6 +77,8 @@ def page(browser, request, live_server):
         name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid)
         page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
     context.close()
+    if failed is not None and failed.passed:
+        assert violations == [], f"Content-Security-Policy violations: {violations}"
 
 
 def sign_in(page, username, password="Correct-horse-42"):

@@ -91,6 +91,9 @@ def test_chinese_stays_on_across_screening_infusion_and_the_audit_trail(
         page.goto(page.base + path)
         expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
         expect(page.locator(where).first).to_contain_text(label)
+    # Issue 16: every page above ran under the enforced Content-Security-Policy (the
+    # listener is registered by the page fixture before the page's scripts): none fired.
+    assert page.csp_violations == []
 
     # The choice is remembered by the browser: the auditor who signs in next reads Chinese.
     page.click("form[action='/logout/'] button")

@@ -137,6 +137,7 @@ def test_a_physician_opens_an_msc_episode_and_signs_the_orders(page, staff, weig
     page.fill("#consent_form_version", "MSC-SLE-ICF v3.0")
     page.click("#consent-form button[type=submit]")
     expect(page.locator("#consent-record")).to_contain_text("MSC-SLE-ICF v3.0")
+    page.fill("#sign-all-username", "doc")  # the first signature of the session (§11.200)
     page.fill("#sign-all-password", PASSWORD)
     page.click("text=Sign all draft orders")
     expect(page.locator(".messages")).to_contain_text("Orders signed")
@@ -162,6 +163,7 @@ def test_pharmacists_verify_a_stale_second_attempt_is_told_and_a_physician_canno
         expect(card).to_contain_text("1.67 × 10⁶/kg for 60.00 kg")
         # Tick the MSC order only, then one password verifies it.
         card.locator(f"#queue-order-{msc.pk} input[name=reviewed]").check()
+        card.locator("input[name=username]").fill("pharm")  # first signature (§11.200)
         card.locator("input[name=password]").fill(PASSWORD)
         card.locator("text=Verify the ticked orders").click()
         expect(page.locator(f"#queue-item-{episode.pk}")).to_contain_text("1 order verified.")
@@ -169,6 +171,7 @@ def test_pharmacists_verify_a_stale_second_attempt_is_told_and_a_physician_canno
         # The second pharmacist's page still offers the order: the server says who verified it.
         card2 = page2.locator(f"#queue-item-{episode.pk}")
         card2.locator(f"#queue-order-{msc.pk} input[name=reviewed]").check()
+        card2.locator("input[name=username]").fill("pharm2")
         card2.locator("input[name=password]").fill(PASSWORD)
         card2.locator("text=Verify the ticked orders").click()
         expect(page2.locator(f"#queue-item-{episode.pk}")).to_contain_text(
@@ -179,6 +182,7 @@ def test_pharmacists_verify_a_stale_second_attempt_is_told_and_a_physician_canno
         card = page.locator(f"#queue-item-{episode.pk}")
         for box in card.locator("input[name=reviewed]").all():
             box.check()
+        expect(card.locator("input[name=username]")).to_have_count(0)  # the password only now
         card.locator("input[name=password]").fill(PASSWORD)
         card.locator("text=Verify the ticked orders").click()
         expect(page.locator(f"#queue-item-{episode.pk}")).to_contain_text("2 orders verified.")
@@ -233,6 +237,7 @@ def test_a_nurse_charts_the_infusion_with_a_step_up_vitals_and_a_severe_reaction
     page.click("#reaction-form button")
     prompt = page.locator("#severe-prompt")
     expect(prompt).to_contain_text("Stop the infusion, investigate and treat")
+    page.fill("#stop-volume", "24")  # issue 15: an early stop gives the volume given
     page.click("#stop-infusion")
     expect(page.locator("#chart-status")).to_contain_text("stopped early")
     page.fill("#sae_informed_whom", "Dr Doc, physician on duty")
@@ -257,6 +262,9 @@ def test_a_cyclophosphamide_order_inside_48_h_is_stopped_with_the_hold_end(page,
         episode=episode, actor=nurse, at=start - timedelta(minutes=15)
     )
     services.infusion_start(episode=episode, actor=nurse, at=start)
+    services.infusion_rate_step(  # 100 mL can run in by the end (issue 15)
+        episode=episode, actor=nurse, at=start + timedelta(minutes=10), rate_ml_per_min=4
+    )
     end = start + timedelta(minutes=35)
     services.infusion_end(episode=episode, actor=nurse, at=end)
     sign_in(page, "doc")
@@ -349,6 +357,7 @@ def test_the_overdose_is_refused_and_an_out_of_range_dose_is_stopped_on_the_queu
     expect(card).to_contain_text("Verification is stopped by 1 check (C-VERIFY-1).")
     for box in card.locator("input[name=reviewed]").all():
         box.check()
+    card.locator("input[name=username]").fill("pharm")  # a new session's first signature
     card.locator("input[name=password]").fill(PASSWORD)
     card.locator("text=Verify the ticked orders").click()
     card = page.locator(f"#queue-item-{episode.pk}")
@@ -377,6 +386,7 @@ def test_the_overdose_is_refused_and_an_out_of_range_dose_is_stopped_on_the_queu
     expect(card).to_contain_text("Low weight after nephrotic oedema resolved; MDT")
     for box in card.locator("input[name=reviewed]").all():
         box.check()
+    card.locator("input[name=username]").fill("pharm")  # a new session's first signature
     card.locator("input[name=password]").fill(PASSWORD)
     card.locator("text=Verify the ticked orders").click()
     expect(page.locator(f"#queue-item-{episode.pk}")).to_contain_text("3 orders verified.")

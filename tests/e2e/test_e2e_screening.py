@@ -93,9 +93,12 @@ def test_an_investigator_screens_an_sle_patient_to_eligible_and_signs(
 
     page.click("text=Sign eligibility assessment…")
     expect(page.locator(".meaning")).to_contain_text("I confirm this eligibility assessment")
+    # The first signature of the session: username and password (§11.200).
+    page.fill("#id_username", physician.username)
     page.fill("#id_password", "not-my-password")
     page.click("button:text-is('Sign')")
     expect(page.locator(".errors")).to_contain_text("The password is not correct")
+    page.fill("#id_username", physician.username)
     page.fill("#id_password", PASSWORD)
     page.click("button:text-is('Sign')")
     expect(page.locator(".messages")).to_contain_text("The eligibility assessment is signed.")

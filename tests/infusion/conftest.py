@@ -130,8 +130,10 @@ def run_infusion(episode, nurse, *, start=None, minutes=33):
             episode=episode, actor=nurse, at=start - timedelta(minutes=15)
         )
         services.infusion_start(episode=episode, actor=nurse, at=start)
+        # 2 mL/min for 10 min then 4 mL/min: 100 mL can have run in after 30 min (issue 15:
+        # an earlier end needs the volume given and a reason).
         services.infusion_rate_step(
-            episode=episode, actor=nurse, at=start + timedelta(minutes=10), rate_ml_per_min=3
+            episode=episode, actor=nurse, at=start + timedelta(minutes=10), rate_ml_per_min=4
         )
         services.infusion_end(episode=episode, actor=nurse, at=start + timedelta(minutes=minutes))
     episode.refresh_from_db()

@@ -68,7 +68,7 @@ def test_a_nurse_charts_received_fridge_start_step_up_and_end(verified_episode, 
     with time_machine.travel(start + timedelta(minutes=12), tick=False):
         with pytest.raises(services.ActionRefused):  # never above 4 mL/min
             services.infusion_rate_step(episode=ep, actor=nurse, rate_ml_per_min="4.5")
-        services.infusion_rate_step(episode=ep, actor=nurse, rate_ml_per_min=3)
+        services.infusion_rate_step(episode=ep, actor=nurse, rate_ml_per_min=4)
     end = start + timedelta(minutes=34)
     with time_machine.travel(end, tick=False):
         services.infusion_end(episode=ep, actor=nurse)
@@ -145,7 +145,11 @@ def test_the_start_warns_about_dexamethasone_and_a_short_room_temperature_time(
         result = services.infusion_start(episode=verified_episode, actor=nurse, at=start)
     text = " ".join(result.warnings)
     assert "B-PREMED-1" in text
-    assert "less than 10 min at room temperature" in text
+    # B-ADM-2 (issue 15): the one interval, in the ward's local time, never ISO.
+    assert (
+        f"Out of the refrigerator at {_hm(start - timedelta(minutes=5))}, 5 min before the "
+        f"start at {_hm(start)}: too short: 10–20 min at room temperature." in text
+    )
 
 
 def test_chart_times_in_the_future_are_refused(verified_episode, nurse):
@@ -213,7 +217,11 @@ def test_a_severe_reaction_prompts_to_stop_and_opens_the_sae_report(verified_epi
         assert 'id="sae-form"' in body and "R6 1A" in body
         response = client.post(
             chart_url(ep, "end/"),
-            {"stopped": "on", "reason": "Severe adverse reaction: chest tightness"},
+            {
+                "stopped": "on",
+                "reason": "Severe adverse reaction: chest tightness",
+                "volume_given_ml": "24",  # issue 15: an early end gives the volume
+            },
             HTTP_HX_REQUEST="true",
         )
         assert response.status_code == 200
@@ -416,6 +424,10 @@ def test_the_chart_counts_down_the_room_temperature_window_and_the_cold_chain_li
 
 def run_infusion_end(ep, nurse, at):
     with time_machine.travel(at, tick=False):
+        # 4 mL/min from 24 min before the end, so the 100 mL can have run in (issue 15).
+        services.infusion_rate_step(
+            episode=ep, actor=nurse, at=at - timedelta(minutes=24), rate_ml_per_min=4
+        )
         services.infusion_end(episode=ep, actor=nurse)
     ep.refresh_from_db()
     return ep.ended_at

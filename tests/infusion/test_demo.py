@@ -6,7 +6,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from core.models import AuditEvent, Patient, Ward
+from core.models import AuditEvent, Patient, SignedRecord, Ward
 from infusion.demo import bench_seed
 from infusion.models import Consent, Episode, EpisodeStatus, OrderStatus
 
@@ -60,5 +60,6 @@ def test_bench_seed_makes_the_episodes_through_the_services(settings, tmp_path):
     assert Patient.objects.filter(infusion_episodes__isnull=False).distinct().count() == 8
     signed = Episode.objects.exclude(orders__status=OrderStatus.DRAFT)
     assert not signed.filter(consent__isnull=True).exists()  # B-CONSENT-1
-    # The signed episodes' order sheets are already in the PDF cache (what the worker does).
-    assert len(list((tmp_path / "pdf-cache").glob("*.pdf"))) >= 2
+    # The signed episodes' order sheets are already stored as PDF/A (what the worker does).
+    stored = SignedRecord.objects.filter(kind="infusion.order_sheet")
+    assert stored.values("object_id").distinct().count() >= 2

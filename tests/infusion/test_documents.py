@@ -1,5 +1,6 @@
 """Order sheet and infusion record PDFs; user text escaped in pages and PDFs."""
 
+import hashlib
 import io
 from datetime import timedelta
 
@@ -147,11 +148,24 @@ def test_the_order_sheet_of_a_cancelled_episode_is_marked(episode, physician, lo
     )
 
 
-def test_an_unchanged_record_is_served_from_the_cache(verified_episode, physician, login, tmp_path):
+def test_an_unchanged_record_is_served_from_the_cache(episode, physician, login, tmp_path):
+    client = login(physician)
+    first = client.get(f"/infusion/episodes/{episode.pk}/order-sheet.pdf").content
+    assert len(list((tmp_path / "pdf-cache").glob("*.pdf"))) == 1
+    assert client.get(f"/infusion/episodes/{episode.pk}/order-sheet.pdf").content == first
+
+
+def test_a_signed_order_sheet_is_stored_once_not_cached(
+    verified_episode, physician, login, tmp_path
+):
+    # Signed: the archival copy (core.SignedRecord, tests/infusion/test_signed_order_sheet.py).
+    from core.models import SignedRecord
+
     client = login(physician)
     first = client.get(f"/infusion/episodes/{verified_episode.pk}/order-sheet.pdf").content
-    assert len(list((tmp_path / "pdf-cache").glob("*.pdf"))) == 1
     assert client.get(f"/infusion/episodes/{verified_episode.pk}/order-sheet.pdf").content == first
+    assert not list((tmp_path / "pdf-cache").glob("*.pdf"))
+    assert SignedRecord.objects.get().pdf_sha256 == hashlib.sha256(first).hexdigest()
 
 
 def _given_record_text(episode, nurse, viewer, login):

@@ -97,6 +97,9 @@ def test_the_prescriber_cannot_verify_their_own_order(episode, ward_a):
     assert exc.value.code == "own_order"
     order.refresh_from_db()
     assert order.status == OrderStatus.SIGNED
+    # The refused attempt is on the record (a signed-in user's refusal stays in the chain).
+    event = AuditEvent.objects.get(action="verify_refused", actor=both)
+    assert event.object_id == str(order.pk) and "own order" in event.reason
 
 
 def test_a_second_verification_is_refused_with_who_did_it(signed_episode, pharmacist, pharmacist2):

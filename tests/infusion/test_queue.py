@@ -179,7 +179,9 @@ def test_verifying_an_order_of_an_episode_on_a_later_page_returns_its_card(
     last = episodes[-1]  # the least urgent: on page 2
     order = order_of(last, OrderKind.DEXAMETHASONE)
     response = login(pharmacist).post(
-        f"/infusion/orders/{order.pk}/verify/", {"password": PASSWORD}, HTTP_HX_REQUEST="true"
+        f"/infusion/orders/{order.pk}/verify/",
+        {"password": PASSWORD, "username": "pharm"},
+        HTTP_HX_REQUEST="true",
     )
     body = response.content.decode()
     assert body.lstrip().startswith(f'<article class="card queue-item" id="queue-item-{last.pk}"')
@@ -195,7 +197,9 @@ def test_verifying_from_the_queue_with_htmx_returns_the_card_only(
 ):
     order = order_of(signed_episode, OrderKind.DEXAMETHASONE)
     response = login(pharmacist).post(
-        f"/infusion/orders/{order.pk}/verify/", {"password": PASSWORD}, HTTP_HX_REQUEST="true"
+        f"/infusion/orders/{order.pk}/verify/",
+        {"password": PASSWORD, "username": "pharm"},
+        HTTP_HX_REQUEST="true",
     )
     body = response.content.decode()
     assert response.status_code == 200
@@ -215,7 +219,7 @@ def test_a_wrong_password_or_an_already_verified_order_shows_the_reason(
         login(pharmacist)
         .post(
             f"/infusion/orders/{order.pk}/verify/",
-            {"password": "nope-nope"},
+            {"password": "nope-nope", "username": "pharm"},
             HTTP_HX_REQUEST="true",
         )
         .content.decode()
@@ -223,7 +227,9 @@ def test_a_wrong_password_or_an_already_verified_order_shows_the_reason(
     assert "The password is not correct" in body
     services.order_verify(order=order, actor=pharmacist, password=PASSWORD)
     client = login(pharmacist2)
-    response = client.post(f"/infusion/orders/{order.pk}/verify/", {"password": PASSWORD})
+    response = client.post(
+        f"/infusion/orders/{order.pk}/verify/", {"password": PASSWORD, "username": "pharm2"}
+    )
     assert response.status_code == 302
     page = client.get(response.url).content.decode()
     assert "already verified this order" in page
@@ -363,7 +369,7 @@ def test_the_verify_and_reject_forms_post_with_the_pages_csrf_token(signed_episo
     assert reject_url == f"/infusion/orders/{ap.pk}/reject/"
     tick = f"{dexa.pk}:{dexa.version}"
     assert f'value="{tick}" form="verify-{signed_episode.pk}"' in _order_row(body, dexa)
-    data = {"password": PASSWORD, "reviewed": [tick]}
+    data = {"password": PASSWORD, "username": "pharm", "reviewed": [tick]}
     assert client.post(verify_url, data).status_code == 403  # no token
     response = client.post(verify_url, {**data, "csrfmiddlewaretoken": verify_token})
     assert response.status_code == 302
@@ -382,7 +388,11 @@ def test_ticking_every_order_verifies_them_with_one_password_and_updates_the_cou
     waiting = list(signed_episode.orders.filter(status=OrderStatus.SIGNED))
     response = login(pharmacist).post(
         f"/infusion/episodes/{signed_episode.pk}/verify/",
-        {"password": PASSWORD, "reviewed": [f"{o.pk}:{o.version}" for o in waiting]},
+        {
+            "password": PASSWORD,
+            "username": "pharm",
+            "reviewed": [f"{o.pk}:{o.version}" for o in waiting],
+        },
         HTTP_HX_REQUEST="true",
     )
     body = response.content.decode()
@@ -451,7 +461,8 @@ def test_the_queue_reads_in_chinese(signed_episode, pharmacist, login):
     ):
         assert text in row, text
     assert 'placeholder="密码" aria-label="您的密码(签名)"' in body
-    assert "每千克剂量" in body or "剂量" in body
+    assert "<strong>每千克剂量</strong>" in body  # the C-VERIFY-1 checks read in Chinese too
+    assert "审核所勾选的医嘱" in body
 
 
 def test_an_order_the_pharmacist_prescribed_has_no_forms_for_them(

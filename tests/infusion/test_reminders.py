@@ -93,9 +93,11 @@ def test_signing_asks_the_pharmacy_after_the_set_delay_and_verifying_cancels_it(
     dexa = order_of(episode, OrderKind.DEXAMETHASONE)
     record_consent(episode, physician)  # B-CONSENT-1
     services.order_sign(order=dexa, actor=physician, password=PASSWORD)
-    row = Reminder.objects.get(subject_type=ORDER_SUBJECT, subject_id=str(dexa.pk))
+    row = Reminder.objects.get(
+        subject_type=EPISODE_SUBJECT, subject_id=str(episode.pk), step__startswith="pharmacy"
+    )
     signed_at = dexa.signatures.get().signed_at
-    assert row.step == "pharmacy_verify" and row.recipient_role == "pharmacist"
+    assert row.step == "pharmacy_verify-1" and row.recipient_role == "pharmacist"
     assert row.due_at == signed_at + timedelta(minutes=45)
     services.order_verify(order=dexa, actor=pharmacist, password=PASSWORD)
     row.refresh_from_db()

@@ -196,7 +196,10 @@ def _http_cases(episode, reaction):
             f"/infusion/episodes/{episode.pk}/chart/out-of-fridge/",
             {},
         ),
-        "orders_sign_all": (f"/infusion/episodes/{episode.pk}/sign/", {"password": PASSWORD}),
+        "orders_sign_all": (
+            f"/infusion/episodes/{episode.pk}/sign/",
+            {"password": PASSWORD, "username": "doc"},  # the first signature: both (§11.200)
+        ),
         "episode_update": (f"/infusion/episodes/{episode.pk}/edit/", edit),
     }
 

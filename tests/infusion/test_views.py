@@ -132,7 +132,9 @@ def test_the_patient_page_shows_the_msc_panel(episode, physician, nurse, login):
 def test_signing_all_drafts_from_the_episode_page(episode, physician, login):
     record_consent(episode, physician)  # B-CONSENT-1: before the orders are signed
     client = login(physician)
-    response = client.post(f"/infusion/episodes/{episode.pk}/sign/", {"password": PASSWORD})
+    response = client.post(
+        f"/infusion/episodes/{episode.pk}/sign/", {"password": PASSWORD, "username": "doc"}
+    )
     assert response.status_code == 302
     assert set(episode.orders.values_list("status", flat=True)) == {OrderStatus.SIGNED}
     page = client.get(response.url).content.decode()
@@ -141,7 +143,9 @@ def test_signing_all_drafts_from_the_episode_page(episode, physician, login):
 
 def test_a_wrong_password_on_the_page_signs_nothing(episode, physician, login):
     client = login(physician)
-    response = client.post(f"/infusion/episodes/{episode.pk}/sign/", {"password": "guess-1234"})
+    response = client.post(
+        f"/infusion/episodes/{episode.pk}/sign/", {"password": "guess-1234", "username": "doc"}
+    )
     assert "The password is not correct" in client.get(response.url).content.decode()
     assert set(episode.orders.values_list("status", flat=True)) == {OrderStatus.DRAFT}
 

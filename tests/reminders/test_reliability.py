@@ -337,6 +337,48 @@ def test_a_worker_killed_mid_send_delivers_once_after_restart(cluster, ward_nurs
     assert email.attempts == 2  # taken over from the dead sender
 
 
+def test_workers_killed_mid_batch_send_again_at_most_the_one_message_in_flight_each(
+    cluster, ward_nurse
+):
+    _ward, nurse, _patient = ward_nurse
+    ids = _reminders(ward_nurse, 12, timezone.now(), "mid-batch")
+    # One task carries all twelve (one batch), each e-mail takes 0.3 s: a SIGKILL lands in
+    # the middle of the batch, after some of its e-mails have gone.
+    slow = {"REMINDER_DELIVERY_BATCH": 12, "REMINDER_TEST_DELIVERY_DELAY_SECONDS": 0.3}
+    beat = None
+    kills = 2
+    for kill in range(kills):
+        doomed = cluster.worker(f"doomed-{kill}", **slow)
+        beat = beat or cluster.beat()
+        before = len(cluster.emails())
+        wait_for(
+            lambda before=before: len(cluster.emails()) >= before + 3,
+            4 * LEASE_SECONDS + 20,
+            "a few e-mails of the batch",
+            cluster.logs(),
+        )
+        doomed.kill()
+        on_disk = len(cluster.emails())
+        marked = ReminderDelivery.objects.filter(
+            reminder_id__in=ids, channel="email", status=DeliveryStatus.SENT
+        ).count()
+        # Each e-mail was marked "sent" as it left: at the kill, every e-mail written is
+        # marked but at most the one in flight.
+        assert marked <= on_disk <= marked + 1
+        assert on_disk < len(ids), "the kill came after the whole batch: nothing was tested"
+
+    cluster.worker("survivor")
+    wait_for(
+        lambda: _sent_count(ids) == len(ids), 4 * LEASE_SECONDS + 20, "the rest", cluster.logs()
+    )
+    emails = cluster.emails()
+    assert set(emails) == {f"<reminder-{pk}-{nurse.pk}@localhost>" for pk in ids}  # 0 lost
+    assert len(emails) - len(ids) <= kills  # at most one duplicate per killed process
+    deliveries = ReminderDelivery.objects.filter(reminder_id__in=ids)
+    assert deliveries.filter(status=DeliveryStatus.SENT).count() == 2 * len(ids)
+    assert deliveries.count() == 2 * len(ids)
+
+
 def test_after_five_minutes_without_beat_every_missed_reminder_is_sent_marked_late(
     settings, cluster, ward_nurse
 ):

@@ -26,7 +26,7 @@ def flat(text):
 def test_a_signed_checklist_has_every_rule_verdict_and_the_signature(login, physician, labs):
     screening = complete(start(physician, labs), physician)
     client = login(physician)
-    client.post(f"/screening/{screening.pk}/sign/", {"password": PASSWORD})
+    client.post(f"/screening/{screening.pk}/sign/", {"password": PASSWORD, "username": "doc"})
     screening.refresh_from_db()
     text = flat(pdf_text(client.get(f"/screening/{screening.pk}/checklist.pdf")))
     for criterion in screening.evaluation["criteria"]:

@@ -142,7 +142,9 @@ def test_a_new_weight_also_marks_it_outdated(login, nurse, labs, frozen):
 
 def test_a_signed_screening_is_flagged_not_changed(login, physician, nurse, labs, frozen):
     screening = complete(start(physician, labs), physician)
-    login(physician).post(f"/screening/{screening.pk}/sign/", {"password": PASSWORD})
+    login(physician).post(
+        f"/screening/{screening.pk}/sign/", {"password": PASSWORD, "username": "doc"}
+    )
     screening.refresh_from_db()
     assert screening.status == "signed"
     frozen.shift(timedelta(hours=1))

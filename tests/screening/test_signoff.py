@@ -22,10 +22,11 @@ def eligible(labs, physician):
     return screening
 
 
-def sign(client, screening, password=PASSWORD):
+def sign(client, screening, password=PASSWORD, username="doc"):
+    # The username too: each test's first signature in its session (§11.200, core.reauth).
     return client.post(
         f"/screening/{screening.pk}/sign/",
-        {"password": password, "content_hash": screening.content_hash()},
+        {"password": password, "username": username, "content_hash": screening.content_hash()},
     )
 
 
@@ -184,7 +185,8 @@ def test_a_change_after_the_sign_page_was_opened_is_refused(login, physician, nu
         facts={**eligible.facts, "sle": {**eligible.facts["sle"], "active_since": "2025-09-01"}},
     )
     response = login(physician).post(
-        f"/screening/{eligible.pk}/sign/", {"password": PASSWORD, "content_hash": stale_hash}
+        f"/screening/{eligible.pk}/sign/",
+        {"password": PASSWORD, "username": "doc", "content_hash": stale_hash},
     )
     assert response.status_code == 400 and "changed after you opened" in response.content.decode()
 

@@ -11,11 +11,21 @@ class Entry:
     query: str = ""
 
 
+SIGNED_IN = ("physician", "nurse", "pharmacist", "auditor", "sysadmin", "other_ward")
+
+
 def everyone(status, *, anon=302, **overrides):
-    expect = {r: status for r in ("physician", "nurse", "pharmacist", "admin", "other_ward")}
+    """Every signed-in role alike (pages of one's own account and session)."""
+    expect = {r: status for r in SIGNED_IN}
     expect["anon"] = anon
     expect.update(overrides)
     return expect
+
+
+def readers(status, *, anon=302, **overrides):
+    """Every role that reads clinical records (the ward staff, the pharmacist, the
+    auditor); the system administrator reads none: 403."""
+    return everyone(status, anon=anon, sysadmin=403, **overrides)
 
 
 def staff_only(status, *, other_ward=None, **overrides):
@@ -25,7 +35,8 @@ def staff_only(status, *, other_ward=None, **overrides):
         "physician": status,
         "nurse": status,
         "pharmacist": 403,
-        "admin": 403,
+        "auditor": 403,
+        "sysadmin": 403,
         "other_ward": status if other_ward is None else other_ward,
     }
     expect.update(overrides)

@@ -1,8 +1,8 @@
 """Expected status per role for the infusion URLs (and the plan API).
 
 Physicians open episodes, sign, cancel and order cyclophosphamide; nurses chart and give;
-pharmacists verify or reject and see the queue; the administrator reads everything and
-writes nothing; a nurse of ward B gets 404 for ward A's episodes wherever her role would
+pharmacists verify or reject and see the queue; the auditor reads everything and
+writes nothing; the system administrator reads nothing; a nurse of ward B gets 404 for ward A's episodes wherever her role would
 otherwise be allowed. POSTs carry an empty body: the status is then the form's (400), the
 service's refusal (409) or the redirect after a handled refusal (302).
 """
@@ -12,7 +12,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from tests.factories import PASSWORD, add_lab, add_weight
-from tests.security.matrix import Entry, everyone
+from tests.security.matrix import Entry, everyone, readers
 
 
 def _episode(world):
@@ -84,18 +84,18 @@ PATIENT = {"patient_pk": lambda w: w.patient.pk}
 
 def only(role_status, *, other_ward=403):
     """The listed roles get their status; every other role 403; anon to the login page."""
-    expect = {r: 403 for r in ("physician", "nurse", "pharmacist", "admin")}
+    expect = {r: 403 for r in ("physician", "nurse", "pharmacist", "auditor", "sysadmin")}
     expect.update(role_status)
     expect["other_ward"] = other_ward
     expect["anon"] = 302
     return expect
 
 
-READERS = everyone(200, other_ward=404)
+READERS = readers(200, other_ward=404)
 
 ENTRIES = {
-    "infusion:episode_list": Entry("get", expect=everyone(200)),
-    "infusion:queue": Entry("get", expect=only({"pharmacist": 200, "admin": 200})),
+    "infusion:episode_list": Entry("get", expect=readers(200)),
+    "infusion:queue": Entry("get", expect=only({"pharmacist": 200, "auditor": 200})),
     # Form pages: the page (GET) and an empty submission (POST): 400 with the errors.
     "infusion:episode_open": (
         Entry("get", kwargs=PATIENT, expect=only({"physician": 200})),
@@ -292,7 +292,13 @@ def _infused_episode(world):
     from infusion import services
 
     episode = world.get("started_episode", _started_episode)
-    services.infusion_end(episode=episode, actor=world.users["nurse"], at=timezone.now())
+    services.infusion_end(  # 12 min at 2 mL/min: an early end gives volume and reason
+        episode=episode,
+        actor=world.users["nurse"],
+        at=timezone.now(),
+        volume_given_ml=24,
+        reason="Completed early (matrix)",
+    )
     episode.refresh_from_db()
     return episode
 
@@ -300,14 +306,16 @@ def _infused_episode(world):
 SIGNED_ORDER = {"pk": lambda w: w.get("signed_order", _signed_order).pk}
 VERIFIED_ORDER = {"pk": lambda w: w.get("verified_order", _verified_order).pk}
 GIVEN_ANTIPLATELET = {"pk": lambda w: w.get("given_antiplatelet", _given_antiplatelet).pk}
-SIGNATURE = {"password": PASSWORD}
+# Each example is the first signature of its session: username and password (§11.200).
+SIGNATURE = {"password": PASSWORD, "username": "doc"}
+VERIFIER_SIGNATURE = {"password": PASSWORD, "username": "pharm"}
 
 FORMS |= {
     "infusion:episode_edit": (EP, lambda w: {**_open_example(w), "reason": "fuzz"}),
     "infusion:episode_sign_all": (EP, lambda w: dict(SIGNATURE)),
     "infusion:order_sign": (ORDER, lambda w: dict(SIGNATURE)),
     "infusion:order_cancel": (ORDER, lambda w: {"reason": "fuzz"}),
-    "infusion:order_verify": (SIGNED_ORDER, lambda w: dict(SIGNATURE)),
+    "infusion:order_verify": (SIGNED_ORDER, lambda w: dict(VERIFIER_SIGNATURE)),
     "infusion:order_reject": (SIGNED_ORDER, lambda w: {"reason": "fuzz"}),
     "infusion:order_administer": (VERIFIED_ORDER, lambda w: {"at": "", "note": "fuzz"}),
     "infusion:order_complete": (GIVEN_ANTIPLATELET, lambda w: {"note": "fuzz"}),
@@ -366,7 +374,7 @@ def _reviewed(world):
 
     episode = world.get("signed_episode", _signed_episode)
     ticks = [f"{o.pk}:{o.version}" for o in episode.orders.filter(status=OrderStatus.SIGNED)]
-    return {**SIGNATURE, "reviewed": ticks}
+    return {**VERIFIER_SIGNATURE, "reviewed": ticks}
 
 
 FORMS |= {
@@ -391,9 +399,10 @@ SUBMITTERS |= {
     "infusion:order_complete": "nurse",
 }
 # A wrong password is refused *and audited* (who tried to sign what): that one audit row
-# is what an invalid signature leaves behind, nothing else.
+# is what an invalid signature leaves behind, nothing else; after REAUTH_FAILURE_LIMIT of
+# them, the lockout and the sign-out it causes (core.reauth).
 AUDITED_REFUSALS = {
-    name: {"signature_refused", "verify_refused"}
+    name: {"signature_refused", "verify_refused", "reauth_lockout", "logout"}
     for name in (
         "infusion:episode_sign_all",
         "infusion:order_sign",

@@ -1,7 +1,7 @@
 """Expected status per role for the screening URLs.
 
-Pharmacists read nothing in screening (403 everywhere, the API included); the
-administrator reads every ward and writes nothing; only investigators sign; physicians
+Pharmacists and system administrators read nothing in screening (403 everywhere, the
+API included); the auditor reads every ward and writes nothing; only investigators sign; physicians
 amend. POSTs carry no data, so they are refused as invalid (400) by whoever may send them.
 """
 
@@ -73,58 +73,63 @@ COMPLETE = {"pk": lambda w: w.get("complete_draft", _complete_draft).pk}
 PATIENT = {"patient_pk": lambda w: w.patient.pk}
 
 
-def roles(*, anon=302, physician, nurse, pharmacist=403, admin, other_ward):
+def roles(*, anon=302, physician, nurse, pharmacist=403, auditor, sysadmin=403, other_ward):
     return {
         "anon": anon,
         "physician": physician,
         "nurse": nurse,
         "pharmacist": pharmacist,
-        "admin": admin,
+        "auditor": auditor,
+        "sysadmin": sysadmin,
         "other_ward": other_ward,
     }
 
 
 ENTRIES = {
     "screening:log": Entry(
-        "get", expect=roles(physician=200, nurse=200, admin=200, other_ward=200)
+        "get", expect=roles(physician=200, nurse=200, auditor=200, other_ward=200)
     ),
     "screening:log_csv": Entry(
-        "get", expect=roles(physician=200, nurse=200, admin=200, other_ward=200)
+        "get", expect=roles(physician=200, nurse=200, auditor=200, other_ward=200)
     ),
     # Without an indication the start is refused back to the patient page.
     "screening:start": Entry(
-        "post", kwargs=PATIENT, expect=roles(physician=302, nurse=302, admin=403, other_ward=404)
+        "post", kwargs=PATIENT, expect=roles(physician=302, nurse=302, auditor=403, other_ward=404)
     ),
     "screening:detail": Entry(
-        "get", kwargs=DRAFT, expect=roles(physician=200, nurse=200, admin=200, other_ward=404)
+        "get", kwargs=DRAFT, expect=roles(physician=200, nurse=200, auditor=200, other_ward=404)
     ),
     "screening:evaluate": Entry(
-        "post", kwargs=DRAFT, expect=roles(physician=400, nurse=400, admin=403, other_ward=404)
+        "post", kwargs=DRAFT, expect=roles(physician=400, nurse=400, auditor=403, other_ward=404)
     ),
     "screening:sign": (
         Entry(
-            "get", kwargs=DRAFT, expect=roles(physician=200, nurse=403, admin=403, other_ward=404)
+            "get", kwargs=DRAFT, expect=roles(physician=200, nurse=403, auditor=403, other_ward=404)
         ),
         Entry(
-            "post", kwargs=DRAFT, expect=roles(physician=400, nurse=403, admin=403, other_ward=404)
+            "post",
+            kwargs=DRAFT,
+            expect=roles(physician=400, nurse=403, auditor=403, other_ward=404),
         ),
     ),
     "screening:amend": (
         Entry(
-            "get", kwargs=SIGNED, expect=roles(physician=200, nurse=403, admin=403, other_ward=403)
+            "get",
+            kwargs=SIGNED,
+            expect=roles(physician=200, nurse=403, auditor=403, other_ward=403),
         ),
         Entry(
             "post",
             kwargs=SIGNED,
-            expect=roles(physician=400, nurse=403, admin=403, other_ward=403),
+            expect=roles(physician=400, nurse=403, auditor=403, other_ward=403),
         ),
     ),
     "screening:pdf": Entry(
-        "get", kwargs=DRAFT, expect=roles(physician=200, nurse=200, admin=200, other_ward=404)
+        "get", kwargs=DRAFT, expect=roles(physician=200, nurse=200, auditor=200, other_ward=404)
     ),
     # The API answers anonymous callers 401 (JSON), not a login redirect.
     "screening_api:evaluate": Entry(
-        "post", expect=roles(anon=401, physician=400, nurse=400, admin=400, other_ward=400)
+        "post", expect=roles(anon=401, physician=400, nurse=400, auditor=400, other_ward=400)
     ),
 }
 
@@ -141,11 +146,12 @@ FORMS = {
         COMPLETE,
         lambda w: {
             "password": PASSWORD,
+            "username": "doc",  # the first signature of the session (§11.200)
             "content_hash": w.get("complete_draft", _complete_draft).content_hash(),
         },
     ),
 }
-AUDITED_REFUSALS = {"screening:sign": {"signature_refused"}}
+AUDITED_REFUSALS = {"screening:sign": {"signature_refused", "reauth_lockout", "logout"}}
 FORM_EXEMPT = {
     "screening:evaluate": "the draft's autosave: a partial save is its job (tests/screening)",
     "screening_api:evaluate": "a JSON API, stateless; fuzzed in tests/screening/test_contract.py",

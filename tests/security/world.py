@@ -1,13 +1,14 @@
 """The people and objects the URL × role matrix requests pages with.
 
-Roles: anon, physician (an investigator), nurse, pharmacist, admin (auditor), and
+Roles: anon, physician (an investigator), nurse, pharmacist, auditor (read-only
+everywhere), sysadmin (users, wards and reference ranges; no clinical record), and
 other_ward (a nurse of ward B reaching for ward A's objects). Objects are created lazily
 and cached: `world.get("episode", make_episode)` builds once per test.
 """
 
 from tests.factories import make_patient, make_user, make_ward
 
-ROLES = ("anon", "physician", "nurse", "pharmacist", "admin", "other_ward")
+ROLES = ("anon", "physician", "nurse", "pharmacist", "auditor", "sysadmin", "other_ward")
 
 
 class World:
@@ -18,7 +19,8 @@ class World:
             "physician": make_user("physician", self.ward_a, username="doc", investigator=True),
             "nurse": make_user("nurse", self.ward_a, username="nurse"),
             "pharmacist": make_user("pharmacist", self.ward_a, username="pharm"),
-            "admin": make_user("admin", None, username="auditor", is_staff=True),
+            "auditor": make_user("auditor", None, username="auditor", is_staff=True),
+            "sysadmin": make_user("sysadmin", None, username="sysadmin", is_staff=True),
             "other_ward": make_user("nurse", self.ward_b, username="nurse_b"),
         }
         self.patient = make_patient(self.ward_a, name="Matrix Patient")

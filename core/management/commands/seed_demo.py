@@ -26,7 +26,10 @@ DEMO_USERS = [
     ("pharm.sun", "pharmacist", "rheum-a", False, "Sun Yu", "Pharmacist2-demo-2026"),
     ("dr.liu", "physician", "rheum-b", True, "Liu Yang", "PhysicianB-demo-2026"),
     ("nurse.zhou", "nurse", "rheum-b", False, "Zhou Lan", "NurseB-demo-2026"),
-    ("audit.admin", "admin", None, False, "Audit Admin", "Admin-demo-2026"),
+    ("audit.admin", "auditor", None, False, "Audit Admin", "Admin-demo-2026"),
+    # Two system administrators: a reference-range change by one waits for the other.
+    ("sys.ma", "sysadmin", None, False, "Ma Jun", "Sysadmin-demo-2026"),
+    ("sys.he", "sysadmin", None, False, "He Ping", "Sysadmin2-demo-2026"),
 ]
 
 REFERENCE_RANGES = [
@@ -75,11 +78,12 @@ class Command(BaseCommand):
                         last_name=last,
                         ward=wards.get(ward_code),
                         is_investigator=investigator,
-                        is_staff=(role == "admin"),
+                        is_staff=role in ("auditor", "sysadmin"),
                         email=f"{username}@ward.example",
                     )
                     user.groups.add(Group.objects.get(name=role))
-                created_users.append((username, role, ward_code or "all wards", password))
+                scope = ward_code or ("admin site" if role == "sysadmin" else "all wards")
+                created_users.append((username, role, scope, password))
             for ward in (ward_a, ward_b):
                 if ward.physician_on_duty_id is None:
                     ward.physician_on_duty = (

@@ -6,10 +6,10 @@ filled from the reference ranges. Invalid input: the field errors on stderr, exi
 
 import json
 import sys
-from decimal import Decimal
 
 from django.core.management.base import BaseCommand, CommandError
 
+from core import numbers
 from screening.engine import evaluation_to_text
 from screening.evaluation import evaluate_document
 
@@ -33,7 +33,7 @@ class Command(BaseCommand):
         except OSError as exc:
             raise CommandError(f"cannot read {path}: {exc.strerror}", returncode=2)
         try:
-            doc = json.loads(text, parse_float=Decimal)
+            doc = numbers.loads(text)
         except (ValueError, RecursionError) as exc:
             raise CommandError(f"{path} is not valid JSON: {exc}", returncode=2)
         errors, evaluation, _filled = evaluate_document(doc)

@@ -118,7 +118,7 @@ def test_it_gives_the_out_of_fridge_window():
 
 @pytest.mark.parametrize(
     ("minutes_before", "status"),
-    [(9, "too_short"), (10, "ok"), (15, "ok"), (20, "ok"), (21, "too_long"), (-5, "too_short")],
+    [(9, "too_short"), (10, "ok"), (15, "ok"), (20, "ok"), (21, "too_long")],
 )
 def test_it_checks_the_actual_out_of_fridge_time(minutes_before, status):
     finding = check_out_of_fridge(START - timedelta(minutes=minutes_before), START)
@@ -126,6 +126,35 @@ def test_it_checks_the_actual_out_of_fridge_time(minutes_before, status):
     assert finding.status == status
     assert finding.severity == ("info" if status == "ok" else "warning")
     assert finding.reason_params["minutes"] == str(minutes_before)
+
+
+def test_out_of_the_fridge_after_the_start_is_a_handling_error_not_a_negative_interval():
+    """B-ADM-2 (issue 15): taken out 5 min after the recorded start is a handling error."""
+    finding = check_out_of_fridge(START + timedelta(minutes=5), START, display_zone=SHANGHAI)
+    assert (finding.status, finding.severity) == ("handling_error", "block")
+    assert "Handling error" in finding.reason and "-5" not in finding.reason
+    assert "after the start at 09:30" in finding.reason
+
+
+def test_out_of_the_fridge_after_the_planned_start_says_when_to_start():
+    finding = check_out_of_fridge(
+        START + timedelta(minutes=30), START, display_zone=SHANGHAI, start_is_planned=True
+    )
+    assert (finding.status, finding.severity) == ("after_planned_start", "warning")
+    assert "after the planned start at 09:30" in finding.reason
+    assert "start between 10:10 and 10:20" in finding.reason
+
+
+def test_seven_seconds_at_room_temperature_is_too_short_in_local_time_not_iso():
+    """B-ADM-2: started 7 s after "out of fridge": a warning with local times."""
+    finding = check_out_of_fridge(START - timedelta(seconds=7), START, display_zone=SHANGHAI)
+    assert (finding.status, finding.severity) == ("too_short", "warning")
+    assert finding.reason == (
+        "Out of the refrigerator at 09:29, 7 s before the start at 09:30: too short: "
+        "10–20 min at room temperature."
+    )
+    six = check_out_of_fridge(START - timedelta(minutes=6), START, display_zone=SHANGHAI)
+    assert "6 min before the start at 09:30" in six.reason and "T09" not in six.reason
 
 
 def test_it_states_the_handling_instructions():
