@@ -1404,8 +1404,9 @@ class ChecksFailed(ActionRefused):
 
 
 def _audit_verify_refusal(refused, *, actor, order, action):
-    """After the rollback: a verification stopped by a check, or by content changed behind
-    the prescriber's signature, is on the record."""
+    """After the rollback: a verification stopped by a check (C-VERIFY-1), refused to the
+    order's own prescriber, or stopped by content changed behind the prescriber's signature
+    is on the record."""
     if refused.code == "hash":
         audit.record(
             "signature_refused",
@@ -1415,21 +1416,14 @@ def _audit_verify_refusal(refused, *, actor, order, action):
             new={"action": action, "current_hash": order.content_hash()},
             reason="content changed after signing",
         )
-    elif refused.code == "own_order":
+    elif refused.code in ("own_order", "checks"):
+        checks = getattr(refused, "checks", ())
         audit.record(
             "verify_refused",
             actor=actor,
             obj=order,
             patient_id=order.patient_id,
-            new={"action": action},
-            reason="own order: another pharmacist must verify it",
-        )
-    elif refused.code == "checks":
-        audit.record(
-            "verify_refused",
-            actor=actor,
-            obj=order,
-            patient_id=order.patient_id,
+            reason="C-VERIFY-1" if checks else "own order: another pharmacist must verify it",
             new={
                 "action": action,
                 "checks": [
@@ -1439,10 +1433,9 @@ def _audit_verify_refusal(refused, *, actor, order, action):
                         "status": c.status,
                         "reason": c.reason,
                     }
-                    for c in refused.checks
+                    for c in checks
                 ],
             },
-            reason="C-VERIFY-1",
         )
 
 

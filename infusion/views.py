@@ -354,9 +354,7 @@ def check_override(request, pk):
                 second_password=data["second_password"],
             )
         except ActionRefused as exc:
-            for name, errors in exc.field_errors.items():
-                for error in errors:
-                    form.add_error(name if name in form.fields else None, error)
+            _put_refusal_on_form(form, exc)
             status, alert = 409, exc.message
         else:
             messages.success(
@@ -383,9 +381,7 @@ def episode_follow_up(request, pk):
                 episode=episode, actor=request.user, **form.cleaned_data
             )
         except ActionRefused as exc:
-            for name, errors in exc.field_errors.items():
-                for error in errors:
-                    form.add_error(name if name in form.fields else None, error)
+            _put_refusal_on_form(form, exc)
             status, alert = 409, exc.message
         else:
             done = _("Response and relapse recorded (B-REP-1).")
@@ -449,9 +445,7 @@ def consent_record(request, pk):
         try:
             services.consent_record(episode=episode, actor=request.user, **form.cleaned_data)
         except ActionRefused as exc:
-            for name, errors in exc.field_errors.items():
-                for error in errors:
-                    form.add_error(name if name in form.fields else None, error)
+            _put_refusal_on_form(form, exc)
             status, alert = 409, exc.message
         else:
             done = _("Consent recorded (B-CONSENT-1).")
@@ -830,6 +824,14 @@ def chart(request, pk):
     if request.htmx and request.htmx.target == "chart-status":
         return render(request, "infusion/chart.html#chart-status", context)
     return render(request, "infusion/chart.html", context)
+
+
+def _put_refusal_on_form(form, refused):
+    """A service refusal's field errors on the form (on the field when the form has it,
+    else on the form itself): the form comes back with what was typed."""
+    for name, errors in refused.field_errors.items():
+        for error in errors:
+            form.add_error(name if name in form.fields else None, error)
 
 
 def _add_field_errors(form, refused):
