@@ -298,12 +298,26 @@ if PRODUCTION:
 
 # --- Ward / clinical settings ---------------------------------------------------------
 # Values a ward may tune; the rule engines receive them as plain arguments.
-SCREENING_WINDOW_DAYS = env_int("SCREENING_WINDOW_DAYS", 28, minimum=1, maximum=365)
+# The ward may shorten the protocol's 28-day "during screening" window, never lengthen
+# it (issue 18: at 365 a year-old pregnancy test counted as "during screening"); 29 or
+# more stops the app at start-up (screening.engine.protocols.MAX_SCREENING_WINDOW_DAYS).
+SCREENING_WINDOW_DAYS = env_int("SCREENING_WINDOW_DAYS", 28, minimum=1, maximum=28)
 COLD_CHAIN_WARN_HOURS = env_int("COLD_CHAIN_WARN_HOURS", 8, minimum=8, maximum=12)
 COLD_CHAIN_HARD_LIMIT_HOURS = env_int("COLD_CHAIN_HARD_LIMIT_HOURS", 12, minimum=8, maximum=12)
 if COLD_CHAIN_WARN_HOURS > COLD_CHAIN_HARD_LIMIT_HOURS:
     raise ImproperlyConfigured("COLD_CHAIN_WARN_HOURS must not exceed COLD_CHAIN_HARD_LIMIT_HOURS.")
 BLEEDING_PLATELET_THRESHOLD = env_int("BLEEDING_PLATELET_THRESHOLD", 50, minimum=1, maximum=500)
+# B-AP-1 (issue 19): below this platelet count (× 10⁹/L) no antiplatelet course is planned
+# unless a second physician co-signs (C-OVR-1); never above the bleeding threshold.
+ANTIPLATELET_PLATELET_FLOOR = env_int("ANTIPLATELET_PLATELET_FLOOR", 20, minimum=0, maximum=500)
+if ANTIPLATELET_PLATELET_FLOOR > BLEEDING_PLATELET_THRESHOLD:
+    raise ImproperlyConfigured(
+        "ANTIPLATELET_PLATELET_FLOOR must not exceed BLEEDING_PLATELET_THRESHOLD."
+    )
+# B-IND-5 (issue 19): "older adult" from this age (老年人: 60 in the usual Chinese definition).
+OLDER_ADULT_FROM_YEARS = env_int("OLDER_ADULT_FROM_YEARS", 60, minimum=50, maximum=90)
+# B-CI-1 (issue 19): upper limit of a normal PASP (mmHg); above it and ≤ 70 is mild–moderate PH.
+PASP_NORMAL_MAX_MMHG = env_int("PASP_NORMAL_MAX_MMHG", 35, minimum=20, maximum=69)
 PHARMACY_VERIFY_REMINDER_MINUTES = env_int("PHARMACY_VERIFY_REMINDER_MINUTES", 30, minimum=1)
 REMINDER_ESCALATE_MINUTES = env_int("REMINDER_ESCALATE_MINUTES", 15, minimum=1)
 # B-SITE-1: the ethics committee's approval of MSC therapy at this site, printed on the

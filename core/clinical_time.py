@@ -22,6 +22,9 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 
 CLOCK_TOLERANCE_MINUTES = 5
 EARLIEST_YEAR = 1900
+# Issue 16: no date or time the app accepts lies beyond this year (screening's MAX_DATE,
+# the infusion contract's limit); anything stored outside 1900..2199 is shown flagged.
+LATEST_YEAR = 2199
 
 
 def gettext_noop(message: str) -> str:
@@ -37,6 +40,12 @@ class TimeProblem:
     @property
     def message(self) -> str:
         return self.template % self.params
+
+
+def plausible_year(value: date) -> bool:
+    """Issue 16: a stored date or time shown as it is (else flagged "implausible time —
+    needs correction"): between 1900 and 2199, whatever the zone it is shown in."""
+    return EARLIEST_YEAR <= value.year <= LATEST_YEAR
 
 
 def _shown(value: datetime, zone: tzinfo | None) -> str:
@@ -117,3 +126,35 @@ def check_clinical_time(
             )
         )
     return problems
+
+
+SCHEDULE_DAYS_AHEAD = 2 * 366  # issue 16: a plan or a schedule at most two years ahead
+
+
+def check_scheduled_time(
+    at: datetime, *, now: datetime, what: str, max_days_ahead: int = SCHEDULE_DAYS_AHEAD
+) -> list[TimeProblem]:
+    """Issue 16: problems with a time planned ahead (a cyclophosphamide ``scheduled_at``,
+    an infusion's planned start): not before 1900 nor after 2199, not more than
+    ``max_days_ahead`` days after ``now``. It may lie in the past (a dose given late)."""
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise ValueError(f"{what}: a scheduled time must be timezone-aware")
+    if not EARLIEST_YEAR <= at.year <= LATEST_YEAR:
+        return [
+            TimeProblem(
+                "too_old" if at.year < EARLIEST_YEAR else "too_far",
+                gettext_noop(
+                    "%(what)s (%(at)s) is not a plausible date: before 1900 or after 2199."
+                ),
+                {"what": what, "at": str(at)},
+            )
+        ]
+    if at - now > timedelta(days=max_days_ahead):
+        return [
+            TimeProblem(
+                "too_far",
+                gettext_noop("%(what)s (%(at)s) is more than %(days)s days ahead: check the year."),
+                {"what": what, "at": _shown(at, UTC), "days": max_days_ahead},
+            )
+        ]
+    return []

@@ -6,7 +6,8 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
 from . import numbers, reauth, text
-from .labs import ANALYTE_CHOICES, ANALYTES, UNIT_CHOICES
+from .clinical_time import EARLIEST_YEAR, LATEST_YEAR
+from .labs import ANALYTE_CHOICES, ANALYTES, UNIT_CHOICES, implausible_message
 from .models import MeasurementKind, Patient, Ward
 
 BOUNDED_NUMBER_MESSAGE = _(
@@ -69,6 +70,67 @@ class DateTimeInput(forms.DateTimeInput):
         return value
 
 
+TIME_RANGE_MESSAGE = _(
+    "Enter a date between %(earliest)s and %(latest)s: this one (%(value)s) is not plausible."
+)
+TIME_AHEAD_MESSAGE = _("This is more than %(days)s days ahead (%(value)s): check the year.")
+
+
+class _Bounded:
+    """Issue 16: a date or time typed into any form lies between 1900 and 2199
+    (core.clinical_time) and, with ``max_days_ahead``, no further ahead than that; else a
+    field error on that field, the typed text kept. Checked on the value as typed, before
+    anything converts it between zones (year 1 or 9999 overflows there)."""
+
+    latest_year = LATEST_YEAR
+
+    def __init__(self, *args, max_days_ahead=None, **kwargs):
+        self.max_days_ahead = max_days_ahead
+        super().__init__(*args, **kwargs)
+
+    def to_python(self, value):
+        try:
+            parsed = super().to_python(value)
+        except OverflowError:  # a zone conversion at the edge of Python's range
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
+        if parsed is None:
+            return None
+        if not EARLIEST_YEAR <= parsed.year <= self.latest_year:
+            raise forms.ValidationError(
+                TIME_RANGE_MESSAGE,
+                code="implausible",
+                params={
+                    "earliest": f"{EARLIEST_YEAR}-01-01",
+                    "latest": f"{self.latest_year}-12-31",
+                    "value": parsed.isoformat()[:16],
+                },
+            )
+        if self.max_days_ahead is not None:
+            today = timezone.localdate()
+            day = timezone.localtime(parsed).date() if hasattr(parsed, "hour") else parsed
+            if (day - today).days > self.max_days_ahead:
+                raise forms.ValidationError(
+                    TIME_AHEAD_MESSAGE,
+                    code="too_far_ahead",
+                    params={"days": self.max_days_ahead, "value": day.isoformat()},
+                )
+        return parsed
+
+
+class BoundedDateField(_Bounded, forms.DateField):
+    """A DateField between 1900 and 2199 (issue 16)."""
+
+
+class BirthDateField(BoundedDateField):
+    """From 1900; a later date is refused as "in the future" by the patient form."""
+
+    latest_year = 9999
+
+
+class BoundedDateTimeField(_Bounded, forms.DateTimeField):
+    """A DateTimeField between 1900 and 2199 in the ward's zone (issue 16)."""
+
+
 def not_in_future(value):
     if value and value > timezone.now() + timezone.timedelta(minutes=5):
         raise forms.ValidationError(_("This time is in the future."))
@@ -88,6 +150,7 @@ class PatientForm(forms.ModelForm):
         model = Patient
         fields = ["hospital_number", "name", "sex", "date_of_birth", "ward"]
         widgets = {"date_of_birth": DateInput()}
+        field_classes = {"date_of_birth": BirthDateField}
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -145,7 +208,7 @@ class PatientForm(forms.ModelForm):
 class MeasurementForm(forms.Form):
     kind = forms.ChoiceField(label=_("Measurement"), choices=MeasurementKind.choices)
     value = BoundedDecimalField(label=_("Value"), max_digits=6, decimal_places=2)
-    measured_at = forms.DateTimeField(label=_("Measured at"), widget=DateTimeInput())
+    measured_at = BoundedDateTimeField(label=_("Measured at"), widget=DateTimeInput())
 
     def clean_measured_at(self):
         return not_in_future(self.cleaned_data["measured_at"])
@@ -171,7 +234,7 @@ class LabResultForm(forms.Form):
     lab = single_line(
         forms.CharField(label=_("Laboratory"), max_length=60, initial="Hospital central lab")
     )
-    observed_at = forms.DateTimeField(label=_("Observed at"), widget=DateTimeInput())
+    observed_at = BoundedDateTimeField(label=_("Observed at"), widget=DateTimeInput())
 
     def clean_observed_at(self):
         return not_in_future(self.cleaned_data["observed_at"])
@@ -189,6 +252,12 @@ class LabResultForm(forms.Form):
                     "units": ", ".join(ANALYTES[analyte][1]),
                 },
             )
+        elif analyte and unit and data.get("value") is not None:
+            # C-UNIT-1: a value outside its analyte's physiological range (often a unit
+            # mix-up: Hb 105 "g/dL") is refused, naming the unit it would fit.
+            message = implausible_message(analyte, data["value"], unit)
+            if message:
+                self.add_error("value", message)
         return data
 
 
@@ -198,8 +267,8 @@ class AuditFilterForm(forms.Form):
     action = forms.CharField(label=_("Action"), required=False, max_length=40)
     object_type = forms.CharField(label=_("Object type"), required=False, max_length=100)
     object_id = forms.CharField(label=_("Object ID"), required=False, max_length=64)
-    date_from = forms.DateField(label=_("From"), required=False, widget=DateInput())
-    date_to = forms.DateField(label=_("To"), required=False, widget=DateInput())
+    date_from = BoundedDateField(label=_("From"), required=False, widget=DateInput())
+    date_to = BoundedDateField(label=_("To"), required=False, widget=DateInput())
 
     def clean(self):
         data = super().clean()

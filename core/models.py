@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from .choices import Model
 from .labs import ANALYTE_CHOICES
 from .querysets import AuditedManager
+from .validators import plausible_date
 
 
 class Role(models.TextChoices):
@@ -93,7 +94,7 @@ class Patient(Model):
     hospital_number = models.CharField(_("hospital number"), max_length=30, unique=True)
     name = models.CharField(_("name"), max_length=120)
     sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices)
-    date_of_birth = models.DateField(_("date of birth"))
+    date_of_birth = models.DateField(_("date of birth"), validators=[plausible_date])
     ward = models.ForeignKey(Ward, verbose_name=_("ward"), on_delete=models.PROTECT)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -120,7 +121,7 @@ class Measurement(Model):
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="measurements")
     kind = models.CharField(_("kind"), max_length=20, choices=MeasurementKind.choices)
     value = models.DecimalField(_("value"), max_digits=6, decimal_places=2)
-    measured_at = models.DateTimeField(_("measured at"))
+    measured_at = models.DateTimeField(_("measured at"), validators=[plausible_date])
     recorded_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField(auto_now_add=True)
 
@@ -193,7 +194,7 @@ class ReferenceRangeChange(Model):
     # The approved values when proposed (blank for a new range): an approval is refused
     # if the range changed since, so nobody approves a change against values they never saw.
     before = models.JSONField(_("values when proposed"), null=True, blank=True)
-    reason = models.TextField(_("reason for the change"))
+    reason = models.CharField(_("reason for the change"), max_length=2000)
     proposed_by = models.ForeignKey(
         User, verbose_name=_("proposed by"), on_delete=models.PROTECT, related_name="+"
     )
@@ -210,7 +211,7 @@ class ReferenceRangeChange(Model):
         related_name="+",
     )
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
-    decision_comment = models.TextField(_("comment on the decision"), blank=True)
+    decision_comment = models.CharField(_("comment on the decision"), max_length=2000, blank=True)
 
     objects = AuditedManager()
 
@@ -285,7 +286,7 @@ class LabResult(Model):
     value = models.DecimalField(_("value"), max_digits=12, decimal_places=4)
     unit = models.CharField(_("unit"), max_length=20)
     lab = models.CharField(_("laboratory"), max_length=60, default="Hospital central lab")
-    observed_at = models.DateTimeField(_("observed at"))
+    observed_at = models.DateTimeField(_("observed at"), validators=[plausible_date])
     recorded_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField(auto_now_add=True)
 
@@ -374,6 +375,30 @@ class SecurityEvent(Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.kind} {self.username} {self.client_ip or ''}"
+
+
+class TextOverflow(Model):
+    """Issue 16: free text has a length (notes and reasons 2,000 characters, in forms, APIs
+    and the database). Rows written before the limit with a longer text were shortened
+    by the migrations that set it (core 0008, infusion 0007, screening 0004): the row
+    keeps the first characters and a marker, and the whole original text is kept here,
+    with its length. Written once by those migrations; never changed (the audit trail is
+    append-only and was not rewritten: its events still hold the text as written then).
+    """
+
+    model = models.CharField(_("model"), max_length=100)
+    object_id = models.CharField(_("object id"), max_length=64)
+    field = models.CharField(_("field"), max_length=100)
+    original_length = models.PositiveIntegerField(_("original length (characters)"))
+    original_text = models.TextField(_("original text"))
+    shortened_at = models.DateTimeField(_("shortened at"))
+
+    class Meta:
+        ordering = ["model", "object_id", "field"]
+        verbose_name = _("shortened text (original kept)")
+
+    def __str__(self):
+        return f"{self.model}:{self.object_id}.{self.field} ({self.original_length} characters)"
 
 
 from .reminders.models import *  # noqa: E402, F403

@@ -1,12 +1,15 @@
 """Clinical writes of the core app: one function per action, each audited in its transaction."""
 
+from datetime import date
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import audit, text
-from .clinical_time import check_clinical_time
+from .clinical_time import EARLIEST_YEAR, check_clinical_time
+from .labs import implausible_message
 from .models import LabResult, Measurement, Patient
 
 PATIENT_FIELDS = ("hospital_number", "name", "sex", "date_of_birth", "ward")
@@ -22,6 +25,18 @@ def _check_patient_text(data, reason=""):
             errors[name] = _("Remove the control character or line break (%(char)s).") % {
                 "char": text.describe(char)
             }
+    born = data.get("date_of_birth")
+    if isinstance(born, str):  # a caller may pass the ISO text the model field also takes
+        try:
+            born = date.fromisoformat(born)
+        except ValueError:
+            errors["date_of_birth"] = _("Enter a valid date.")
+            born = None
+    # Issue 16: a birth date between 1900 and today (the form says so first).
+    if born is not None and not (date(EARLIEST_YEAR, 1, 1) <= born <= timezone.localdate()):
+        errors["date_of_birth"] = _(
+            "The date of birth must be between 1900-01-01 and today (%(born)s is not)."
+        ) % {"born": born.isoformat()}
     if text.too_long(reason, text.REASON_MAX_LENGTH):
         errors["reason"] = _("The reason is longer than %(max)s characters.") % {
             "max": text.REASON_MAX_LENGTH
@@ -103,6 +118,11 @@ def measurement_record(*, actor, patient, kind, value, measured_at):
 
 def lab_result_record(*, actor, patient, analyte, value, unit, lab, observed_at):
     _check_time(observed_at, patient=patient, what=_("The observation time"), field="observed_at")
+    # C-UNIT-1: a value outside its analyte's physiological range (often a unit mix-up,
+    # Hb 105 "g/dL") is refused, whoever calls (the form says so first).
+    implausible = implausible_message(analyte, value, unit)
+    if implausible:
+        raise ValidationError({"value": implausible})
     with transaction.atomic():
         result = LabResult(
             patient=patient,

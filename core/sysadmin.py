@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy
 
 from . import administration, text
 from .administration import AdminRefused
+from .labs import ANALYTES
 from .models import ReferenceRange, ReferenceRangeChange, Role, SignedRecord, User, Ward
 
 
@@ -65,6 +66,7 @@ class ReferenceRangeForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
+        self._check_units(data)
         keys = {(data.get("lab"), data.get("analyte"), data.get("sex") or "")}
         if self.instance.pk is not None:
             keys.add((self.instance.lab, self.instance.analyte, self.instance.sex))
@@ -73,6 +75,22 @@ class ReferenceRangeForm(forms.ModelForm):
             if refusal:
                 raise forms.ValidationError(refusal)
         return data
+
+    def _check_units(self, data):
+        """C-UNIT-1: a ward analyte's range is in one of its units, so screening can
+        convert it to the unit of any value. (An upper limit that is no plausible ULN is
+        refused where screening reads it: ``screening.reference.fill_ulns``.)"""
+        analyte, unit = data.get("analyte"), data.get("unit")
+        if analyte in ANALYTES and unit and unit not in ANALYTES[analyte][1]:
+            self.add_error(
+                "unit",
+                _("%(unit)s is not a unit for %(analyte)s; use one of: %(units)s.")
+                % {
+                    "unit": unit,
+                    "analyte": ANALYTES[analyte][0],
+                    "units": ", ".join(ANALYTES[analyte][1]),
+                },
+            )
 
 
 @admin.register(ReferenceRange)

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from . import views
+from . import time_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -17,6 +17,7 @@ urlpatterns = [
     path("patients/<int:pk>/measurements/", views.measurement_add, name="measurement_add"),
     path("patients/<int:pk>/labs/", views.lab_add, name="lab_add"),
     path("audit/", views.audit_browser, name="audit_browser"),
+    path("system/implausible-times/", time_views.implausible_times, name="implausible_times"),
     path("audit/chain/", views.audit_chain_status, name="audit_chain_status"),
     path("audit/export.csv", views.audit_export, name="audit_export"),
     path("", include("core.reminders.urls")),

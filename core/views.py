@@ -4,7 +4,10 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.core.validators import MaxLengthValidator
 from django.db.models import Q
 from django.http import (
     HttpResponseBadRequest,
@@ -173,6 +176,10 @@ def lab_add(request, pk):
             for name, errors in refused.field_errors.items():
                 for error in errors:
                     form.add_error(name, error)
+        except ValidationError as refused:  # C-UNIT-1 (the form refuses it first)
+            for name, errors in refused.message_dict.items():
+                for error in errors:
+                    form.add_error(name, error)
         else:
             form = None
     context = _detail_context(request, patient, lab_form=form)
@@ -327,9 +334,20 @@ def set_language(request):
     return response
 
 
+class BoundedAuthenticationForm(AuthenticationForm):
+    """Issue 16: Django gives the username field a max_length but no validator, so a 1 MB
+    username reached authenticate() and the lockout's log (varchar 255): a 500."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["username"]
+        field.validators.append(MaxLengthValidator(field.max_length or 150))
+
+
 class LoginView(auth_views.LoginView):
     """Django's sign-in, which also settles the user's language at the first sign-in."""
 
+    authentication_form = BoundedAuthenticationForm
     redirect_authenticated_user = True
 
     def form_valid(self, form):

@@ -9,7 +9,15 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from core.forms import BoundedDecimalField, DateInput, DateTimeInput, single_line
+from core.clinical_time import SCHEDULE_DAYS_AHEAD
+from core.forms import (
+    BoundedDateField,
+    BoundedDateTimeField,
+    BoundedDecimalField,
+    DateInput,
+    DateTimeInput,
+    single_line,
+)
 from core.models import Role, User
 
 from .inputs import DIFFERENTIATION, FIELD_PATHS, INVOLVEMENT, MARKERS, marker_field
@@ -55,6 +63,7 @@ INVOLVEMENT_LABELS = {
     "skin": _("Skin involvement"),
     "cns": _("CNS involvement"),
     "cardiac": _("Cardiac involvement"),
+    "hepatic": _("Hepatic involvement"),
 }
 MARKER_LIMIT = {m: "≥ 95%" for m in MARKERS[:3]} | {m: "< 2%" for m in MARKERS[3:]}
 
@@ -71,7 +80,9 @@ class EpisodeForm(forms.Form):
     consciousness = _choice(
         _("Consciousness"),
         [("clear", _("Clear")), ("impaired", _("Impaired"))],
-        help_text=_("B-ROUTE-2: intrathecal MSC for CNS involvement, not if impaired."),
+        help_text=_(
+            "B-ROUTE-2: intrathecal MSC for severe SLE with CNS involvement, not if impaired."
+        ),
     )
     pregnant = _nullbool(_("Pregnant"), _("B-CI-2: not recommended."))
     lactating = _nullbool(_("Lactating"), _("B-CI-2: not recommended."))
@@ -86,7 +97,10 @@ class EpisodeForm(forms.Form):
         min_value=0,
         max_value=300,
         places=1,
-        help_text=_("B-CI-1: > 70 mmHg is severe pulmonary hypertension."),
+        help_text=_(
+            "B-CI-1: > 70 mmHg is severe pulmonary hypertension; above normal and ≤ 70 mmHg "
+            "is mild–moderate (not recommended with severe cardiopulmonary insufficiency)."
+        ),
     )
     pulmonary_hypertension = _choice(
         _("Pulmonary hypertension"),
@@ -96,6 +110,7 @@ class EpisodeForm(forms.Form):
             ("moderate", _("Moderate")),
             ("severe", _("Severe")),
         ],
+        help_text=_("B-CI-1: a grade that disagrees with the PASP is a data conflict."),
     )
     severe_cardiopulmonary_insufficiency = _nullbool(_("Severe cardiopulmonary insufficiency"))
 
@@ -114,6 +129,14 @@ class EpisodeForm(forms.Form):
         places=1,
         help_text=_("B-AP-1 (R7, 2C): 75–100 mg once daily from the day before, 2 weeks."),
     )
+    antiplatelet_below_floor_override = forms.BooleanField(
+        label=_("Give the course although the platelets are below the ward floor"),
+        required=False,
+        help_text=_(
+            "B-AP-1, C-OVR-1: below the floor no course is planned; giving it needs a reason "
+            "and a second physician's signature."
+        ),
+    )
 
     msc_source = _choice(
         _("MSC source"),
@@ -128,7 +151,7 @@ class EpisodeForm(forms.Form):
     product_lot = single_line(
         forms.CharField(label=_("Product lot"), required=False, max_length=60)
     )
-    preparation_time = forms.DateTimeField(
+    preparation_time = BoundedDateTimeField(
         label=_("Suspension prepared at"),
         widget=DateTimeInput(),
         help_text=_("B-ADM-1: infuse within 8–12 h of preparation."),
@@ -170,7 +193,9 @@ class EpisodeForm(forms.Form):
         help_text=_("B-QC-4: the measured count is 90 to 110 percent of the labelled count."),
     )
 
-    planned_start = forms.DateTimeField(label=_("Planned start"), widget=DateTimeInput())
+    planned_start = BoundedDateTimeField(
+        label=_("Planned start"), widget=DateTimeInput(), max_days_ahead=SCHEDULE_DAYS_AHEAD
+    )
     dose_cells_e6 = _decimal(
         _("Dose (×10⁶ cells)"),
         required=True,
@@ -213,6 +238,7 @@ class EpisodeForm(forms.Form):
                 "bleeding_history",
                 "antiplatelet_drug",
                 "antiplatelet_dose_mg",
+                "antiplatelet_below_floor_override",
             ),
         ),
         (
@@ -425,7 +451,12 @@ class OrderEditForm(forms.Form):
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
-    scheduled_at = forms.DateTimeField(label=_("Time"), required=False, widget=DateTimeInput())
+    scheduled_at = BoundedDateTimeField(
+        label=_("Time"),
+        required=False,
+        widget=DateTimeInput(),
+        max_days_ahead=SCHEDULE_DAYS_AHEAD,
+    )
     dose = BoundedDecimalField(
         label=_("Dose (mg)"),
         required=False,
@@ -454,7 +485,9 @@ class OrderEditForm(forms.Form):
 
 
 class CyclophosphamideForm(forms.Form):
-    scheduled_at = forms.DateTimeField(label=_("Time to give it"), widget=DateTimeInput())
+    scheduled_at = BoundedDateTimeField(
+        label=_("Time to give it"), widget=DateTimeInput(), max_days_ahead=SCHEDULE_DAYS_AHEAD
+    )
     dose_mg = BoundedDecimalField(
         label=_("Dose (mg)"),
         min_value=Decimal("0.1"),
@@ -518,6 +551,52 @@ class CheckOverrideForm(forms.Form):
         second_physician_choices(self.fields["second_physician"], actor)
 
 
+class ColdChainViabilityForm(forms.Form):
+    """B-ADM-1 (issue 19): a pharmacist confirms the product stays viable after the
+    cold-chain limit (first step of a deviation)."""
+
+    until = BoundedDateTimeField(
+        label=_("Viable until"),
+        widget=DateTimeInput(),
+        help_text=_("After the cold-chain limit; at most 24 h after preparation."),
+    )
+    note = forms.CharField(
+        label=_("How viability was confirmed"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    password = forms.CharField(
+        label=_("Your password"), widget=forms.PasswordInput(attrs={"autocomplete": "off"})
+    )
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "ccv_%s")
+        super().__init__(*args, **kwargs)
+
+
+class ColdChainDeviationForm(forms.Form):
+    """B-ADM-1 / C-OVR-1 (issue 19): the physician's reasoned deviation, co-signed by a
+    second physician, after the pharmacist's viability confirmation."""
+
+    reason = forms.CharField(
+        label=_("Reason for the deviation"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    second_physician = forms.ModelChoiceField(
+        label=_("Second physician"), queryset=User.objects.none()
+    )
+    second_password = forms.CharField(
+        label=_("Second physician's password"),
+        widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
+    )
+
+    def __init__(self, *args, actor, **kwargs):
+        kwargs.setdefault("auto_id", "ccd_%s")
+        super().__init__(*args, **kwargs)
+        second_physician_choices(self.fields["second_physician"], actor)
+
+
 class ChartTimeForm(forms.Form):
     """Chart forms share one page: each kind gets its own element ids (`id_prefix`)."""
 
@@ -527,7 +606,7 @@ class ChartTimeForm(forms.Form):
         kwargs.setdefault("auto_id", f"{self.id_prefix}_%s")
         super().__init__(*args, **kwargs)
 
-    at = forms.DateTimeField(
+    at = BoundedDateTimeField(
         label=_("Time"),
         required=False,
         widget=DateTimeInput(),
@@ -611,7 +690,7 @@ class SaeForm(forms.Form):
     informed_whom = single_line(
         forms.CharField(label=_("Who was informed (name, role, department)"), max_length=200)
     )
-    informed_at = forms.DateTimeField(label=_("When they were informed"), widget=DateTimeInput())
+    informed_at = BoundedDateTimeField(label=_("When they were informed"), widget=DateTimeInput())
     description = forms.CharField(
         label=_("What happened and what was done"),
         max_length=2000,
@@ -637,7 +716,7 @@ class FollowUpForm(forms.Form):
         coerce=_yes_no,
         empty_value=None,
     )
-    response_date = forms.DateField(label=_("Response assessed on"), widget=DateInput())
+    response_date = BoundedDateField(label=_("Response assessed on"), widget=DateInput())
     relapse = forms.TypedChoiceField(
         label=_("Relapse after the response"),
         choices=[
@@ -650,7 +729,7 @@ class FollowUpForm(forms.Form):
         required=False,
         help_text=_("B-REP-1 (R10, 2B): a repeat infusion is for a relapse after a response."),
     )
-    relapse_date = forms.DateField(label=_("Relapse on"), widget=DateInput(), required=False)
+    relapse_date = BoundedDateField(label=_("Relapse on"), widget=DateInput(), required=False)
     reason = forms.CharField(
         label=_("Reason for the change"),
         required=False,
@@ -724,7 +803,7 @@ class ConsentForm(forms.Form):
             help_text=_("For a relative (legal representative), e.g. spouse or parent."),
         )
     )
-    consented_on = forms.DateField(label=_consent_label("consented_on"), widget=DateInput())
+    consented_on = BoundedDateField(label=_consent_label("consented_on"), widget=DateInput())
     form_version = single_line(forms.CharField(label=_consent_label("form_version"), max_length=60))
     taken_by = forms.ModelChoiceField(
         label=_consent_label("taken_by"), queryset=User.objects.none()

@@ -15,11 +15,12 @@ from decimal import Decimal
 from core.models import LabResult, Measurement, MeasurementKind, Sex
 from infusion.engine.follow_up import PriorInfusion
 from infusion.engine.release import MICROBIOLOGY, NEGATIVE_MARKERS, POSITIVE_MARKERS
+from screening.engine.units import TEN9_PER_L, UnitError, convert
 
 from .models import Episode, EpisodeStatus
 from .protocol import ward_zone, ward_zone_name
 
-INVOLVEMENT = ("renal", "haematological", "pulmonary", "skin", "cns", "cardiac")
+INVOLVEMENT = ("renal", "haematological", "pulmonary", "skin", "cns", "cardiac", "hepatic")
 DIFFERENTIATION = ("adipogenic", "osteogenic", "chondrogenic")
 MARKERS = (*POSITIVE_MARKERS, *NEGATIVE_MARKERS)
 
@@ -64,6 +65,8 @@ FIELD_PATHS = {
     "drop_factor_gtt_per_ml": "order.drop_factor_gtt_per_ml",
     "antiplatelet_drug": "order.antiplatelet.drug",
     "antiplatelet_dose_mg": "order.antiplatelet.dose_mg",
+    # B-AP-1 / C-OVR-1: a course below the ward's platelet floor (needs a second physician).
+    "antiplatelet_below_floor_override": "order.antiplatelet.below_floor_override",
     "cyclophosphamide_preconditioning": "order.cyclophosphamide_preconditioning",
 }
 EPISODE_FIELDS = (*FIELD_PATHS, "product_lot")
@@ -133,16 +136,19 @@ def record_values(patient) -> RecordValues:
     )
     platelet_value = None
     if platelets is not None:
-        platelet_value = platelets.value
-        if platelets.unit == "/uL":  # 150000 /µL = 150 × 10⁹/L
-            platelet_value = platelet_value / 1000
+        # C-UNIT-1: converted by its own unit (150000 /µL = 150 × 10⁹/L); a unit that is
+        # no platelet unit gives no count (the plan then asks for one), never a guess.
+        try:
+            platelet_value = convert("platelets", platelets.value, platelets.unit, TEN9_PER_L)
+        except UnitError:
+            platelet_value = None
     return RecordValues(
         date_of_birth=patient.date_of_birth,
         sex={Sex.FEMALE: "female", Sex.MALE: "male"}.get(patient.sex),
         weight_kg=weight.value if weight else None,
         weight_measured_at=weight.measured_at if weight else None,
-        platelets_10e9_per_l=platelet_value if platelets else None,
-        platelets_observed_at=platelets.observed_at if platelets else None,
+        platelets_10e9_per_l=platelet_value,
+        platelets_observed_at=platelets.observed_at if platelet_value is not None else None,
         prior_infusion=prior_infusion(patient),
     )
 

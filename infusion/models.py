@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from core.choices import Model
 from core.models import Patient
 from core.querysets import AuditedManager
+from core.validators import plausible_date
 
 
 class EpisodeStatus(models.TextChoices):
@@ -49,7 +50,7 @@ class Episode(Model):
     plan_input = models.JSONField(_("plan input"))
     plan = models.JSONField(_("plan"))
     # Why a "not recommended" (or incomplete) candidacy proceeds; blank otherwise.
-    override_reason = models.TextField(_("override reason"), blank=True)
+    override_reason = models.CharField(_("override reason"), max_length=2000, blank=True)
     # Cautions the physician acknowledged when opening (rule id + reason), e.g. B-AP-1.
     acknowledged = models.JSONField(_("acknowledged cautions"), default=list, blank=True)
 
@@ -58,10 +59,14 @@ class Episode(Model):
     candidacy_overall = models.CharField(_("candidacy"), max_length=30)
     release_status = models.CharField(_("product release"), max_length=20)
     product_lot = models.CharField(_("product lot"), max_length=60, blank=True)
-    preparation_time = models.DateTimeField(_("suspension prepared at"))
+    preparation_time = models.DateTimeField(
+        _("suspension prepared at"), validators=[plausible_date]
+    )
     cold_chain_late_from = models.DateTimeField(_("cold chain: late from"))
     cold_chain_must_complete_by = models.DateTimeField(_("cold chain: hard limit"))
-    planned_start = models.DateTimeField(_("planned start"), db_index=True)
+    planned_start = models.DateTimeField(
+        _("planned start"), db_index=True, validators=[plausible_date]
+    )
     planned_end = models.DateTimeField(_("planned end"), null=True, blank=True)
     weight_kg = models.DecimalField(_("weight (kg)"), max_digits=6, decimal_places=2)
     dose_cells = models.BigIntegerField(_("ordered dose (cells)"), null=True, blank=True)
@@ -75,24 +80,32 @@ class Episode(Model):
     cyc_hold_until = models.DateTimeField(_("cyclophosphamide hold until"), null=True, blank=True)
 
     # Bedside chart (nurse).
-    received_at = models.DateTimeField(_("product received"), null=True, blank=True)
+    received_at = models.DateTimeField(
+        _("product received"), null=True, blank=True, validators=[plausible_date]
+    )
     received_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    out_of_fridge_at = models.DateTimeField(_("out of the refrigerator"), null=True, blank=True)
+    out_of_fridge_at = models.DateTimeField(
+        _("out of the refrigerator"), null=True, blank=True, validators=[plausible_date]
+    )
     out_of_fridge_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    started_at = models.DateTimeField(_("infusion started"), null=True, blank=True)
+    started_at = models.DateTimeField(
+        _("infusion started"), null=True, blank=True, validators=[plausible_date]
+    )
     started_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    ended_at = models.DateTimeField(_("infusion ended"), null=True, blank=True)
+    ended_at = models.DateTimeField(
+        _("infusion ended"), null=True, blank=True, validators=[plausible_date]
+    )
     ended_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     stopped_early = models.BooleanField(_("stopped early"), default=False)
-    stop_reason = models.TextField(_("reason for stopping"), blank=True)
+    stop_reason = models.CharField(_("reason for stopping"), max_length=2000, blank=True)
     # The volume actually given, when the end came earlier than the charted rates allow
     # (issue 15: early end; B-ADM-4). None when the whole suspension ran in.
     volume_given_ml = models.DecimalField(
@@ -103,15 +116,19 @@ class Episode(Model):
     cancelled_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    cancel_reason = models.TextField(_("reason for cancelling"), blank=True)
+    cancel_reason = models.CharField(_("reason for cancelling"), max_length=2000, blank=True)
 
     # Follow-up (B-REP-1, B-FU-1): the response to this infusion and a later relapse, as
     # documented by a physician; a repeat infusion reads them from the latest infused
     # episode. None = not documented yet.
     response = models.BooleanField(_("responded to the infusion"), null=True, blank=True)
-    response_date = models.DateField(_("response documented on"), null=True, blank=True)
+    response_date = models.DateField(
+        _("response documented on"), null=True, blank=True, validators=[plausible_date]
+    )
     relapse = models.BooleanField(_("relapsed after the response"), null=True, blank=True)
-    relapse_date = models.DateField(_("relapse on"), null=True, blank=True)
+    relapse_date = models.DateField(
+        _("relapse on"), null=True, blank=True, validators=[plausible_date]
+    )
 
     objects = AuditedManager()
 
@@ -199,7 +216,9 @@ class Order(Model):
     dose = models.DecimalField(_("dose"), max_digits=20, decimal_places=3)
     dose_unit = models.CharField(_("unit"), max_length=20)  # "cells" | "mg"
     route = models.CharField(_("route"), max_length=30)
-    scheduled_at = models.DateTimeField(_("scheduled at"), null=True, blank=True)
+    scheduled_at = models.DateTimeField(
+        _("scheduled at"), null=True, blank=True, validators=[plausible_date]
+    )
     first_day = models.DateField(_("first day"), null=True, blank=True)
     last_day = models.DateField(_("last day"), null=True, blank=True)
     volume_ml = models.DecimalField(
@@ -209,13 +228,15 @@ class Order(Model):
     # Structured so it is shown in the reader's language: [{"rule_id", "template", "params"}].
     instructions = models.JSONField(_("instructions"), default=list, blank=True)
     rule_ids = models.JSONField(_("rules"), default=list, blank=True)
-    note = models.TextField(_("note"), blank=True)
+    note = models.CharField(_("note"), max_length=2000, blank=True)
 
     # Cyclophosphamide only: the B-CYC-1 decision at ordering, and the override reason.
     preconditioning = models.BooleanField(
         _("before the infusion (pre-conditioning)"), default=False
     )
-    hold_override_reason = models.TextField(_("reason to give it within the hold"), blank=True)
+    hold_override_reason = models.CharField(
+        _("reason to give it within the hold"), max_length=2000, blank=True
+    )
 
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
@@ -230,12 +251,12 @@ class Order(Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     rejected_at = models.DateTimeField(null=True, blank=True)
-    reject_reason = models.TextField(_("reason for rejecting"), blank=True)
+    reject_reason = models.CharField(_("reason for rejecting"), max_length=2000, blank=True)
     cancelled_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     cancelled_at = models.DateTimeField(null=True, blank=True)
-    cancel_reason = models.TextField(_("reason for cancelling"), blank=True)
+    cancel_reason = models.CharField(_("reason for cancelling"), max_length=2000, blank=True)
     completed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -307,7 +328,7 @@ class Signature(Model):
     signer_role = models.CharField(_("signer's role"), max_length=20, blank=True)
     software_version = models.CharField(_("software version"), max_length=64, blank=True)
     voided_at = models.DateTimeField(_("voided at"), null=True, blank=True)
-    void_reason = models.TextField(_("why voided"), blank=True)
+    void_reason = models.CharField(_("why voided"), max_length=2000, blank=True)
 
     objects = AuditedManager()
 
@@ -330,13 +351,13 @@ class Administration(Model):
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="administrations")
     episode = models.ForeignKey(Episode, on_delete=models.PROTECT, related_name="administrations")
-    given_at = models.DateTimeField(_("given at"))
+    given_at = models.DateTimeField(_("given at"), validators=[plausible_date])
     given_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     dose = models.DecimalField(_("dose"), max_digits=20, decimal_places=3)
     dose_unit = models.CharField(_("unit"), max_length=20)
-    note = models.TextField(_("note"), blank=True)
+    note = models.CharField(_("note"), max_length=2000, blank=True)
     recorded_at = models.DateTimeField(_("recorded at"))
 
     objects = AuditedManager()
@@ -353,7 +374,7 @@ class RateStep(Model):
     """The infusion rate set at a moment (the first one at the start)."""
 
     episode = models.ForeignKey(Episode, on_delete=models.PROTECT, related_name="rate_steps")
-    at = models.DateTimeField(_("time"))
+    at = models.DateTimeField(_("time"), validators=[plausible_date])
     rate_ml_per_min = models.DecimalField(_("rate (mL/min)"), max_digits=5, decimal_places=2)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
@@ -372,7 +393,7 @@ class RateStep(Model):
 
 class VitalSigns(Model):
     episode = models.ForeignKey(Episode, on_delete=models.PROTECT, related_name="vitals")
-    at = models.DateTimeField(_("time"))
+    at = models.DateTimeField(_("time"), validators=[plausible_date])
     respiration_per_min = models.PositiveSmallIntegerField(_("respiration (/min)"), null=True)
     pulse_per_min = models.PositiveSmallIntegerField(_("pulse (/min)"), null=True)
     systolic_mmhg = models.PositiveSmallIntegerField(_("systolic (mmHg)"), null=True)
@@ -419,11 +440,11 @@ class Severity(models.TextChoices):
 
 class AdverseReaction(Model):
     episode = models.ForeignKey(Episode, on_delete=models.PROTECT, related_name="reactions")
-    at = models.DateTimeField(_("time"))
+    at = models.DateTimeField(_("time"), validators=[plausible_date])
     reaction_type = models.CharField(_("reaction"), max_length=20, choices=ReactionType.choices)
     severity = models.CharField(_("severity"), max_length=10, choices=Severity.choices)
-    description = models.TextField(_("description"), blank=True)
-    action = models.TextField(_("action taken"))
+    description = models.CharField(_("description"), max_length=2000, blank=True)
+    action = models.CharField(_("action taken"), max_length=2000)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -447,8 +468,8 @@ class SeriousAdverseEventReport(Model):
     )
     episode = models.ForeignKey(Episode, on_delete=models.PROTECT, related_name="sae_reports")
     informed_whom = models.CharField(_("who was informed"), max_length=200)
-    informed_at = models.DateTimeField(_("informed at"))
-    description = models.TextField(_("what happened and what was done"))
+    informed_at = models.DateTimeField(_("informed at"), validators=[plausible_date])
+    description = models.CharField(_("what happened and what was done"), max_length=2000)
     reported_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -481,7 +502,7 @@ class Consent(Model):
     consenter = models.CharField(_("who consented"), max_length=10, choices=Consenter.choices)
     consenter_name = models.CharField(_("name of the person who consented"), max_length=150)
     relationship = models.CharField(_("relationship to the patient"), max_length=60, blank=True)
-    consented_on = models.DateField(_("consent date"))
+    consented_on = models.DateField(_("consent date"), validators=[plausible_date])
     form_version = models.CharField(_("consent form version (ethics-approved)"), max_length=60)
     taken_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -519,7 +540,7 @@ class CheckOverride(Model):
     rule_ids = models.JSONField(_("rules"), default=list)
     values = models.JSONField(_("values overridden"), default=dict)
     values_hash = models.CharField(max_length=64)
-    reason = models.TextField(_("reason"), max_length=2000)
+    reason = models.CharField(_("reason"), max_length=2000)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -530,7 +551,7 @@ class CheckOverride(Model):
     second_signer_name = models.CharField(_("second physician"), max_length=150)
     signed_at = models.DateTimeField(_("signed at"))
     voided_at = models.DateTimeField(_("voided at"), null=True, blank=True)
-    void_reason = models.TextField(_("why voided"), blank=True)
+    void_reason = models.CharField(_("why voided"), max_length=2000, blank=True)
 
     objects = AuditedManager()
 
@@ -541,6 +562,53 @@ class CheckOverride(Model):
 
     def __str__(self):
         return f"override of {self.check_key} on episode {self.episode_id}"
+
+
+class ColdChainDeviation(Model):
+    """B-ADM-1 (issue 19): the consensus says the infusion is "generally" (一般) complete
+    within 8–12 h of preparation. Past the hard limit the start is refused, unless a
+    pharmacist has confirmed the product's viability up to ``until`` and then a physician
+    has recorded a reasoned deviation co-signed by a second physician (C-OVR-1). It covers
+    the limit it was made for (``must_complete_by``) and ends no later than ``until``.
+    Voided, never deleted.
+    """
+
+    episode = models.ForeignKey(
+        Episode, on_delete=models.PROTECT, related_name="cold_chain_deviations"
+    )
+    must_complete_by = models.DateTimeField(_("cold-chain hard limit"))
+    until = models.DateTimeField(_("viable until"))
+    viability_note = models.CharField(_("viability confirmation"), max_length=2000)
+    viability_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    viability_by_name = models.CharField(_("confirmed by (pharmacist)"), max_length=150)
+    viability_at = models.DateTimeField(_("viability confirmed at"))
+    reason = models.CharField(_("reason for the deviation"), max_length=2000, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_by_name = models.CharField(_("recorded by (physician)"), max_length=150, blank=True)
+    second_signer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    second_signer_name = models.CharField(_("second physician"), max_length=150, blank=True)
+    recorded_at = models.DateTimeField(_("deviation recorded at"), null=True, blank=True)
+    voided_at = models.DateTimeField(_("voided at"), null=True, blank=True)
+    void_reason = models.CharField(_("why voided"), max_length=2000, blank=True)
+
+    objects = AuditedManager()
+
+    class Meta:
+        ordering = ["viability_at", "pk"]
+        verbose_name = _("cold-chain deviation")
+
+    def __str__(self):
+        return f"cold-chain deviation for episode {self.episode_id}"
+
+    @property
+    def complete(self):
+        return self.recorded_at is not None and self.voided_at is None
 
 
 class DoseState(models.TextChoices):
@@ -583,7 +651,7 @@ class DoseDue(Model):
     dose_given = models.DecimalField(
         _("dose given"), max_digits=20, decimal_places=3, null=True, blank=True
     )
-    reason = models.TextField(_("why"), blank=True)
+    reason = models.CharField(_("why"), max_length=2000, blank=True)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )

@@ -27,6 +27,12 @@ def protocol_settings() -> ProtocolSettings:
         late_warning_minutes=settings.COLD_CHAIN_WARN_HOURS * 60,
         hard_limit_minutes=settings.COLD_CHAIN_HARD_LIMIT_HOURS * 60,
         bleeding_platelet_threshold_10e9_per_l=Decimal(settings.BLEEDING_PLATELET_THRESHOLD),
+        # Issue 19 (B-AP-1, B-IND-5, B-CI-1); defaults here too, for settings without them.
+        antiplatelet_platelet_floor_10e9_per_l=Decimal(
+            getattr(settings, "ANTIPLATELET_PLATELET_FLOOR", 20)
+        ),
+        older_adult_from_years=getattr(settings, "OLDER_ADULT_FROM_YEARS", 60),
+        pasp_normal_max_mmhg=Decimal(getattr(settings, "PASP_NORMAL_MAX_MMHG", 35)),
     )
 
 

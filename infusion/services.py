@@ -35,11 +35,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core import audit, text
-from core.clinical_time import check_clinical_time
+from core.clinical_time import check_clinical_time, check_scheduled_time
 from core.models import Patient, Role
 from core.version import app_version
 from infusion.engine import Finding, cyc_allowed_at, end_status, plan_from_document
-from infusion.engine.verification import candidacy_check
+from infusion.engine.verification import antiplatelet_check, candidacy_check
 
 from . import doses, reminders, selectors, verification
 from .inputs import EPISODE_FIELDS, build_document, consent_document, record_values
@@ -47,6 +47,7 @@ from .models import (
     Administration,
     AdverseReaction,
     CheckOverride,
+    ColdChainDeviation,
     Consent,
     Consenter,
     DoseState,
@@ -318,6 +319,15 @@ def _check_time(at, *, patient, what, field="at", prepared_at=None, after=None, 
         )
 
 
+def _check_schedule(at, *, what, field):
+    """Issue 16: a scheduled time between 1900 and 2199 and at most two years ahead
+    (`core.clinical_time.check_scheduled_time`), else a field error; nothing is stored."""
+    problems = check_scheduled_time(at, now=_now(), what=what)
+    if problems:
+        messages = [_(p.template) % p.params for p in problems]
+        raise ActionRefused(" ".join(messages), code="time", field_errors={field: messages})
+
+
 def _enqueue(task_name, *args):
     """Run a Celery task after the transaction commits (never for a rolled-back write)."""
 
@@ -446,6 +456,9 @@ class PlanPreview:
     needs_second_signature: bool = False
     second_signature_findings: list = field(default_factory=list)
     candidacy_check: object | None = None  # engine VerificationCheck "candidacy"
+    # B-AP-1 / C-OVR-1: the failing "antiplatelet" check a course below the platelet floor
+    # is (issue 19); the second physician's override is recorded against it.
+    antiplatelet_check: object | None = None
     course_start_past: object | None = None  # B-AP-1: the course's first day is past
 
 
@@ -484,7 +497,17 @@ def episode_preview(*, patient, data, consent=None):
         preview.candidacy_check = candidacy_check(
             plan.candidacy.overall, repeat.status if repeat is not None else None
         )
-        preview.needs_override = preview.candidacy_check.status == "failed"
+        if plan.antiplatelet.below_floor and plan.antiplatelet.status == "course":
+            preview.antiplatelet_check = antiplatelet_check(
+                long_term=False, has_antiplatelet=True, below_floor=True
+            )
+            preview.needs_second_signature = True
+            preview.second_signature_findings.extend(
+                f for f in plan.antiplatelet.findings if f.status == "below_floor_override"
+            )
+        preview.needs_override = (
+            preview.candidacy_check.status == "failed" or preview.antiplatelet_check is not None
+        )
     return preview
 
 
@@ -608,11 +631,47 @@ def _override_subject(preview):
     overall = preview.plan.candidacy.overall.replace("_", " ")
     repeat = preview.plan.repeat_infusion
     if repeat is not None and repeat.status != "eligible":
-        return _("%(overall)s; repeat infusion %(repeat)s (B-REP-1)") % {
+        overall = _("%(overall)s; repeat infusion %(repeat)s (B-REP-1)") % {
             "overall": overall,
             "repeat": repeat.status.replace("_", " "),
         }
+    if preview.antiplatelet_check is not None:
+        overall = _("%(overall)s; antiplatelet course below the ward's platelet floor (B-AP-1)") % {
+            "overall": overall
+        }
     return overall
+
+
+def _record_overrides(episode, preview, *, actor, second, reason, now, extra):
+    """The C-OVR-1 overrides an episode form asked for: the candidacy check when it fails,
+    the antiplatelet course below the platelet floor (B-AP-1) when planned."""
+    if preview.candidacy_check.status == "failed":
+        _record_override(
+            episode,
+            preview.candidacy_check,
+            action="candidacy_override",
+            actor=actor,
+            second=second,
+            reason=reason,
+            now=now,
+            extra=extra,
+        )
+    if preview.antiplatelet_check is not None:
+        platelets = preview.plan.antiplatelet
+        _record_override(
+            episode,
+            preview.antiplatelet_check,
+            action="antiplatelet_floor_override",
+            actor=actor,
+            second=second,
+            reason=reason,
+            now=now,
+            extra={
+                "findings": _finding_summary(
+                    [f for f in platelets.findings if f.status == "below_floor_override"]
+                )
+            },
+        )
 
 
 def _finding_summary(findings):
@@ -695,10 +754,9 @@ def episode_open(
             },
         )
         if preview.needs_override:
-            _record_override(
+            _record_overrides(
                 episode,
-                preview.candidacy_check,
-                action="candidacy_override",
+                preview,
                 actor=actor,
                 second=second_physician,
                 reason=override_reason,
@@ -800,10 +858,9 @@ def episode_update(
             reason=reason,
         )
         if preview.needs_override:
-            _record_override(
+            _record_overrides(
                 episode,
-                preview.candidacy_check,
-                action="candidacy_override",
+                preview,
                 actor=actor,
                 second=second_physician,
                 reason=override_reason,
@@ -1601,6 +1658,160 @@ def check_override(*, episode, actor, check_key, reason, second_physician, secon
     return override
 
 
+# B-ADM-1 (issue 19): "generally" within 8–12 h; a deviation never reaches past this.
+COLD_CHAIN_DEVIATION_MAX_HOURS = 24
+
+
+def live_cold_chain_deviation(episode):
+    """The episode's live cold-chain deviation for its current hard limit (B-ADM-1), or
+    None; ``complete`` says whether the physician's reasoned deviation is recorded."""
+    return (
+        ColdChainDeviation.objects.filter(
+            episode=episode,
+            voided_at__isnull=True,
+            must_complete_by=episode.cold_chain_must_complete_by,
+        )
+        .order_by("-viability_at", "-pk")
+        .first()
+    )
+
+
+def cold_chain_viability_confirm(*, episode, actor, until, note, password):
+    """B-ADM-1, first step: a pharmacist confirms (password signature) that the product
+    stays viable until ``until``, after the cold-chain hard limit and at most
+    ``COLD_CHAIN_DEVIATION_MAX_HOURS`` after preparation. It lets nothing start on its
+    own: a physician then records the reasoned deviation (``cold_chain_deviation_record``).
+    A previous live confirmation is voided (superseded)."""
+    _require(actor, "infusion.verify_order")
+    _require_ward(actor, episode.patient)
+    _not_cancelled(episode)
+    note = (note or "").strip()
+    if not note:
+        raise ActionRefused(
+            _("Say how the product's viability was confirmed."),
+            code="note",
+            field_errors={"note": [_("Required.")]},
+        )
+    limit = episode.cold_chain_must_complete_by
+    latest = episode.preparation_time + timedelta(hours=COLD_CHAIN_DEVIATION_MAX_HOURS)
+    if until is None or until <= limit or until > latest:
+        raise ActionRefused(
+            _(
+                "The viable-until time must be after the cold-chain limit %(limit)s and at "
+                "most %(hours)s h after preparation (%(latest)s) (B-ADM-1)."
+            )
+            % {
+                "limit": _local(limit),
+                "hours": COLD_CHAIN_DEVIATION_MAX_HOURS,
+                "latest": _local(latest),
+            },
+            code="until",
+            field_errors={"until": [_("Outside the allowed range.")]},
+        )
+    _check_lengths(note=note)
+    _check_password(actor, password, obj=episode, action="cold_chain_viability")
+    now = _now()
+    with transaction.atomic():
+        episode = _lock_episode(episode)
+        if episode.status != EpisodeStatus.PLANNED:
+            raise ActionRefused(_("The infusion has already started."), code="state")
+        for previous in ColdChainDeviation.objects.filter(episode=episode, voided_at__isnull=True):
+            previous.voided_at, previous.void_reason = now, "superseded"
+            previous.save()
+            audit.record(
+                "cold_chain_deviation_void",
+                actor=actor,
+                obj=previous,
+                patient_id=episode.patient_id,
+                old={"voided_at": None},
+                new={"voided_at": now},
+                reason="superseded",
+            )
+        deviation = ColdChainDeviation.objects.create(
+            episode=episode,
+            must_complete_by=limit,
+            until=until,
+            viability_note=note,
+            viability_by=actor,
+            viability_by_name=_full_name(actor),
+            viability_at=now,
+        )
+        audit.record(
+            "cold_chain_viability_confirm",
+            actor=actor,
+            obj=episode,
+            patient_id=episode.patient_id,
+            new={
+                "deviation": deviation.pk,
+                "rule": "B-ADM-1",
+                "must_complete_by": limit,
+                "until": until,
+                "note": note,
+            },
+        )
+    return deviation
+
+
+def cold_chain_deviation_record(*, episode, actor, reason, second_physician, second_password):
+    """B-ADM-1, second step (C-OVR-1): after a pharmacist confirmed viability, a physician
+    records why the infusion may end after the hard limit, co-signed by a second physician
+    (password). Then ``infusion_start`` allows an end up to the confirmed time."""
+    _require(actor, "infusion.add_checkoverride")
+    _require_ward(actor, episode.patient)
+    _not_cancelled(episode)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ActionRefused(
+            _("Give the reason for the deviation."),
+            code="reason",
+            field_errors={"reason": [_("Required.")]},
+        )
+    deviation = live_cold_chain_deviation(episode)
+    if deviation is None:
+        raise ActionRefused(
+            _(
+                "A pharmacist must first confirm the product's viability after the cold-chain "
+                "limit (B-ADM-1)."
+            ),
+            code="no_viability",
+        )
+    if deviation.recorded_at is not None:
+        raise ActionRefused(_("The deviation is already recorded."), code="recorded")
+    _check_second_physician(actor, second_physician, episode.patient)
+    _check_lengths(reason=reason)
+    _check_password(second_physician, second_password, obj=episode, action="cold_chain_deviation")
+    now = _now()
+    with transaction.atomic():
+        episode = _lock_episode(episode)
+        deviation = ColdChainDeviation.objects.select_for_update().get(pk=deviation.pk)
+        if deviation.voided_at is not None or deviation.recorded_at is not None:
+            raise ActionRefused(_("The viability confirmation changed; reload."), code="state")
+        deviation.reason = reason
+        deviation.recorded_by = actor
+        deviation.recorded_by_name = _full_name(actor)
+        deviation.second_signer = second_physician
+        deviation.second_signer_name = _full_name(second_physician)
+        deviation.recorded_at = now
+        deviation.save()
+        audit.record(
+            "cold_chain_deviation",
+            actor=actor,
+            obj=episode,
+            patient_id=episode.patient_id,
+            new={
+                "deviation": deviation.pk,
+                "rules": ["B-ADM-1", "C-OVR-1"],
+                "must_complete_by": deviation.must_complete_by,
+                "until": deviation.until,
+                "viability_by": deviation.viability_by_id,
+                "second_physician": second_physician.pk,
+                "second_physician_name": deviation.second_signer_name,
+            },
+            reason=reason,
+        )
+    return deviation
+
+
 def order_reject(*, order, actor, reason):
     """A pharmacist rejects a signed order, with a reason the prescriber will read."""
     _require(actor, "infusion.verify_order")
@@ -1694,6 +1905,7 @@ def order_edit(*, order, actor, changes, reason):
                 code="state",
             )
         if order.kind == OrderKind.CYCLOPHOSPHAMIDE and "scheduled_at" in changes:
+            _check_schedule(changes["scheduled_at"], what=_("The time"), field="scheduled_at")
             check = cyclophosphamide_order_check(patient=order.patient, at=changes["scheduled_at"])
             if not check.allowed:
                 raise ActionRefused(
@@ -1964,6 +2176,7 @@ def cyclophosphamide_order_create(
             _("Give the dose in mg."), code="dose", field_errors={"dose_mg": [_("Required.")]}
         )
     override_reason = (override_reason or "").strip()
+    _check_schedule(scheduled_at, what=_("The scheduled time"), field="scheduled_at")
     check = cyclophosphamide_order_check(patient=episode.patient, at=scheduled_at)
     if not check.allowed:
         if not override_reason or second_physician is None:
@@ -2189,12 +2402,17 @@ def infusion_start(*, episode, actor, at=None):
         end = end_status(
             projected_end, episode.cold_chain_late_from, episode.cold_chain_must_complete_by
         )
-        if end == "refused":
+        warnings = []
+        deviation = live_cold_chain_deviation(episode) if end == "refused" else None
+        if end == "refused" and (
+            deviation is None or not deviation.complete or projected_end > deviation.until
+        ):
             raise ActionRefused(
                 _(
                     "Starting at %(at)s the infusion would end at %(end)s, after the cold-chain "
                     "limit %(limit)s (B-ADM-1): do not start; contact the physician and the "
-                    "cell-processing lab."
+                    "cell-processing lab (a deviation needs the pharmacist's viability "
+                    "confirmation and the physician's reasoned deviation)."
                 )
                 % {
                     "at": _local(at),
@@ -2203,7 +2421,22 @@ def infusion_start(*, episode, actor, at=None):
                 },
                 code="cold_chain",
             )
-        warnings = []
+        if end == "refused":
+            # B-ADM-1 / C-OVR-1: inside a recorded deviation; the nurse is told whose.
+            warnings.append(
+                _(
+                    "Ends at %(end)s, after the cold-chain limit %(limit)s: allowed up to "
+                    "%(until)s by the deviation of %(physician)s (viability confirmed by "
+                    "%(pharmacist)s)."
+                )
+                % {
+                    "end": _local(projected_end),
+                    "limit": _local(episode.cold_chain_must_complete_by),
+                    "until": _local(deviation.until),
+                    "physician": deviation.recorded_by_name,
+                    "pharmacist": deviation.viability_by_name,
+                }
+            )
         if end == "late":
             # B-ADM-1: generally complete within 8–12 h of preparation; past the "late from"
             # time the start is allowed (the hard limit above refuses) but the nurse is told.

@@ -13,6 +13,7 @@ Three panels, because minutes, days and months do not share one axis:
 Every time label is written in the ward's time zone.
 """
 
+import math
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -32,6 +33,7 @@ FOLLOW_UP_LABELS = {
     "B-REP-1": gettext_lazy("Relapse watch (B-REP-1)"),
 }
 WIDTH = 960
+MAX_TICKS = 60
 LEFT = 170  # room for row labels
 RIGHT = 16
 PLOT = WIDTH - LEFT - RIGHT
@@ -83,11 +85,17 @@ def _panel(title, axis, ticks, rows):
     return {"title": title, "ticks": ticks, "rows": rows, "axis": axis}
 
 
+def _bounded_step(span_seconds, step_seconds):
+    """A tick step giving at most MAX_TICKS ticks: a time stored out of range (issue 16,
+    year 1 read clamped by core.stored_time) must not make an axis of millions of ticks."""
+    return max(step_seconds, math.ceil(span_seconds / MAX_TICKS))
+
+
 def _hour_ticks(axis):
     zone = ward_zone()
     first = _local(axis.start).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
     hours = axis.span / 3600
-    step = 1 if hours <= 14 else 2
+    step = _bounded_step(axis.span, 3600 if hours <= 14 else 7200) / 3600
     ticks = []
     t = first
     while t < axis.end:
@@ -98,7 +106,7 @@ def _hour_ticks(axis):
 
 def _minute_ticks(axis):
     zone = ward_zone()
-    step = timedelta(minutes=10)
+    step = timedelta(seconds=_bounded_step(axis.span, 600))
     first = _local(axis.start).replace(second=0, microsecond=0)
     first += timedelta(minutes=(10 - first.minute % 10) % 10)
     ticks = []
@@ -276,7 +284,7 @@ def _days(episode, ap, cyc_orders):
     axis = Axis(_day_start(first), _day_start(last + timedelta(days=1)))
     ticks = []
     d = first
-    step = 1 if (last - first).days <= 20 else 2
+    step = _bounded_step((last - first).days, 1 if (last - first).days <= 20 else 2)
     while d <= last:
         ticks.append(
             {

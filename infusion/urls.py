@@ -30,6 +30,16 @@ urlpatterns = [
     path("orders/<int:pk>/verify/", views.order_verify, name="order_verify"),
     path("episodes/<int:pk>/verify/", views.episode_verify, name="episode_verify"),
     path("episodes/<int:pk>/override/", views.check_override, name="check_override"),
+    path(
+        "episodes/<int:pk>/cold-chain/viability/",
+        views.cold_chain_viability,
+        name="cold_chain_viability",
+    ),
+    path(
+        "episodes/<int:pk>/cold-chain/deviation/",
+        views.cold_chain_deviation,
+        name="cold_chain_deviation",
+    ),
     path("orders/<int:pk>/reject/", views.order_reject, name="order_reject"),
     path("orders/<int:pk>/cancel/", views.order_cancel, name="order_cancel"),
     path("orders/<int:pk>/edit/", views.order_edit, name="order_edit"),

@@ -39,6 +39,7 @@ CHECK_ANNOTATIONS = {
     "cert_third_party": KT("plan_input__product__certificate__third_party_retest"),
     "cert_cells": KT("plan_input__product__certificate__cell_count_measured"),
     "repeat_status": KT("plan__repeat_infusion__status"),
+    "ap_below_floor": KT("plan__antiplatelet__below_floor"),
 }
 CHECK_EPISODE_FIELDS = (
     "candidacy_overall",
@@ -119,6 +120,7 @@ def verification_input(episode) -> VerificationInput:
         ),
         infusion_volume_ml=msc.volume_ml if msc is not None else None,
         display_zone=ward_zone(),
+        antiplatelet_below_floor=_true(episode.ap_below_floor),
     )
 
 

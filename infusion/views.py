@@ -29,6 +29,8 @@ from .forms import (
     AdministerForm,
     ChartTimeForm,
     CheckOverrideForm,
+    ColdChainDeviationForm,
+    ColdChainViabilityForm,
     ConfirmForm,
     ConsentForm,
     CyclophosphamideForm,
@@ -329,6 +331,7 @@ def _episode_context(
         "override_ok": override_ok,
     }
     context.update(_consent_context(request, episode))  # B-CONSENT-1: the consent panel
+    context.update(_cold_chain_context(request, episode))  # B-ADM-1 deviation (issue 19)
     return context
 
 
@@ -365,6 +368,95 @@ def check_override(request, pk):
         request, episode, override_form=form, override_alert=alert, override_ok=False
     )
     return render(request, "infusion/episode_detail.html", context, status=status)
+
+
+def _cold_chain_page(request, episode, *, viability_form=None, deviation_form=None, alert=None):
+    context = _episode_context(request, episode)
+    context.update(
+        _cold_chain_context(
+            request, episode, viability_form=viability_form, deviation_form=deviation_form
+        )
+    )
+    context["cold_chain_alert"] = alert
+    return render(request, "infusion/episode_detail.html", context, status=400 if alert else 200)
+
+
+@login_required
+@require_POST
+@require_perm("infusion.verify_order")
+def cold_chain_viability(request, pk):
+    """B-ADM-1 (issue 19): a pharmacist confirms the product's viability after the
+    cold-chain limit, with a password signature."""
+    episode = selectors.get_episode_for_user(request.user, pk)
+    form = ColdChainViabilityForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.cold_chain_viability_confirm(
+                episode=episode,
+                actor=request.user,
+                until=data["until"],
+                note=data["note"],
+                password=data["password"],
+            )
+        except ActionRefused as exc:
+            _put_refusal_on_form(form, exc)
+            response = _cold_chain_page(request, episode, viability_form=form, alert=exc.message)
+            response.status_code = 409
+            return response
+        messages.success(request, _("Viability confirmed; a physician may record the deviation."))
+        return redirect(reverse("infusion:episode_detail", args=[pk]) + "#cold-chain")
+    return _cold_chain_page(request, episode, viability_form=form, alert=_("Check the values."))
+
+
+@login_required
+@require_POST
+@require_perm("infusion.add_checkoverride")
+def cold_chain_deviation(request, pk):
+    """B-ADM-1 / C-OVR-1 (issue 19): a physician records the reasoned deviation, co-signed
+    by a second physician, after the pharmacist's viability confirmation."""
+    episode = selectors.get_episode_for_user(request.user, pk)
+    form = ColdChainDeviationForm(request.POST, actor=request.user)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.cold_chain_deviation_record(
+                episode=episode,
+                actor=request.user,
+                reason=data["reason"],
+                second_physician=data["second_physician"],
+                second_password=data["second_password"],
+            )
+        except ActionRefused as exc:
+            _put_refusal_on_form(form, exc)
+            response = _cold_chain_page(request, episode, deviation_form=form, alert=exc.message)
+            response.status_code = 409
+            return response
+        messages.success(request, _("Cold-chain deviation recorded (B-ADM-1)."))
+        return redirect(reverse("infusion:episode_detail", args=[pk]) + "#cold-chain")
+    return _cold_chain_page(request, episode, deviation_form=form, alert=_("Check the values."))
+
+
+def _cold_chain_context(request, episode, *, viability_form=None, deviation_form=None):
+    """B-ADM-1 deviation panel: shown on a planned episode to pharmacists and physicians."""
+    user = request.user
+    planned = episode.status == EpisodeStatus.PLANNED
+    deviation = services.live_cold_chain_deviation(episode) if planned else None
+    can_confirm = planned and user.has_perm("infusion.verify_order")
+    can_deviate = (
+        planned
+        and deviation is not None
+        and deviation.recorded_at is None
+        and user.has_perm("infusion.add_checkoverride")
+    )
+    return {
+        "cold_chain_deviation": deviation,
+        "can_confirm_viability": can_confirm,
+        "can_record_deviation": can_deviate,
+        "viability_form": viability_form or (ColdChainViabilityForm() if can_confirm else None),
+        "deviation_form": deviation_form
+        or (ColdChainDeviationForm(actor=user) if can_deviate else None),
+    }
 
 
 @login_required

@@ -12,7 +12,7 @@ from django.middleware.csrf import CsrfViewMiddleware
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
-from core import audit, numbers
+from core import audit, numbers, text
 
 from .evaluation import errors_as_fields, evaluate_document
 from .models import ApiToken
@@ -22,6 +22,26 @@ PERMISSION = "screening.view_screening"
 
 def _error(status, message, field=""):
     return JsonResponse({"errors": [{"field": field, "message": message}]}, status=status)
+
+
+def _control_character_at(node, path=""):
+    """(field path, character) of the first string holding a control character, or None."""
+    if isinstance(node, str):
+        char = text.control_character(node)
+        return (path, char) if char else None
+    items = (
+        node.items()
+        if isinstance(node, dict)
+        else enumerate(node)
+        if isinstance(node, list)
+        else ()
+    )
+    for key, value in items:
+        found = _control_character_at(key, path) if isinstance(key, str) else None
+        found = found or _control_character_at(value, f"{path}.{key}" if path else str(key))
+        if found:
+            return found
+    return None
 
 
 def _token_user(request):
@@ -78,6 +98,18 @@ def evaluate(request):
         doc = numbers.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         return _error(400, _("The body is not valid JSON: %(error)s") % {"error": str(exc)[:200]})
+    try:
+        where = _control_character_at(doc)
+    except RecursionError:
+        return _error(400, _("The document is nested too deeply."))
+    if where is not None:
+        # Issue 16: never typed by a person; NUL cannot even reach PostgreSQL.
+        path, char = where
+        return _error(
+            400,
+            _("Contains a control character (%(char)s).") % {"char": text.describe(char)},
+            path,
+        )
     try:
         errors, evaluation, _filled = evaluate_document(doc)
     except RecursionError:

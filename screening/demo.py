@@ -82,7 +82,9 @@ def _treatments(today):
             "drug": "mycophenolate_mofetil",
             "dose": {"value": 2, "unit": "g/day"},
             "start": _days_ago(today, 730),
-            "end": _days_ago(today, 250),
+            # With azathioprine and prednisone together for 4 months: A-REF-1 reads
+            # "glucocorticoids plus ≥ 2 immunosuppressants" as a combination.
+            "end": _days_ago(today, 120),
         },
         {
             "drug": "azathioprine",

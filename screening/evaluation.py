@@ -28,19 +28,31 @@ T_RANGE_UNCONVERTIBLE_PART = gettext_noop(
     " which cannot be converted to {unit}"
 )
 
+# C-UNIT-1: a reference range whose upper limit is not plausible as a ULN is not used.
+R_RANGE_IMPLAUSIBLE = gettext_noop(
+    "no ULN: the reference range of {lab} gives {upper} {range_unit}, which is not a"
+    " plausible upper limit of normal (C-UNIT-1)"
+)
+T_RANGE_IMPLAUSIBLE_PART = gettext_noop(
+    "{label} {value}: no ULN, the reference range of {lab} gives {upper} {range_unit},"
+    " which is not a plausible upper limit of normal (C-UNIT-1)"
+)
+
 
 def protocol_on(screening_date):
     """The protocol in effect on the date, with the ward's SCREENING_WINDOW_DAYS.
 
     The window is protocol data in the engine; a ward setting that differs from the
     protocol's makes a derived protocol version ("1.0-w14") so every evaluation records
-    the window it used.
+    the window it used. The ward may shorten the protocol's window, never lengthen it
+    (the setting refuses more than 28 days at start-up; a longer value reaching here
+    anyway is capped at the protocol's).
     """
     try:
         protocol = protocol_for(screening_date or date.today())
     except NoProtocolError:
         return None
-    days = settings.SCREENING_WINDOW_DAYS
+    days = min(settings.SCREENING_WINDOW_DAYS, protocol.screening_window_days)
     if protocol.screening_window_days == days:
         return protocol
     return dataclasses.replace(
@@ -51,6 +63,16 @@ def protocol_on(screening_date):
 def window_days(screening_date):
     protocol = protocol_on(screening_date)
     return protocol.screening_window_days if protocol else settings.SCREENING_WINDOW_DAYS
+
+
+def window_of(protocol_version):
+    """The screening window (days) a stored evaluation used, from its protocol version
+    ("1.0-w14": the ward's 14 days; "1.0": the protocol's own), or None if unknown."""
+    base, _, suffix = (protocol_version or "").partition("-w")
+    if suffix.isdigit():
+        return int(suffix)
+    protocol = PROTOCOLS.get(base)
+    return protocol.screening_window_days if protocol else None
 
 
 def _screening_date(doc):
@@ -93,12 +115,24 @@ def _name_unconvertible_ranges(evaluation, unconvertible):
 
     def params(path):
         used = unconvertible[path]
+        if "implausible" in used:
+            return {
+                "lab": used["lab"],
+                "range_unit": used["range_unit"],
+                "upper": used["implausible"],
+            }
         return {"lab": used["lab"], "range_unit": used["range_unit"], "unit": used["unit"]}
+
+    def templates(path):
+        if "implausible" in unconvertible[path]:
+            return R_RANGE_IMPLAUSIBLE, T_RANGE_IMPLAUSIBLE_PART
+        return R_RANGE_UNCONVERTIBLE, T_RANGE_UNCONVERTIBLE_PART
 
     def explain(item):
         path = item.field.removesuffix(".uln")
         if item.field.endswith(".uln") and path in unconvertible:
-            return dataclasses.replace(item, reason=Message(R_RANGE_UNCONVERTIBLE, params(path)))
+            reason = Message(templates(path)[0], params(path))
+            return dataclasses.replace(item, reason=reason)
         return item
 
     by_label = {ANALYTE_LABELS[path.split(".", 1)[1]]: path for path in unconvertible}
@@ -110,10 +144,17 @@ def _name_unconvertible_ranges(evaluation, unconvertible):
         for part in result.reason_parts:
             path = by_label.get(part.args.get("label"))
             if part.template == T_NO_ULN_PART and path:
-                part = Message(T_RANGE_UNCONVERTIBLE_PART, {**part.args, **params(path)})
+                part = Message(templates(path)[1], {**part.args, **params(path)})
             parts.append(part)
         result.reason_parts = tuple(parts)
     evaluation.missing = tuple(explain(item) for item in evaluation.missing)
 
 
-__all__ = ["PROTOCOLS", "errors_as_fields", "evaluate_document", "protocol_on", "window_days"]
+__all__ = [
+    "PROTOCOLS",
+    "errors_as_fields",
+    "evaluate_document",
+    "protocol_on",
+    "window_days",
+    "window_of",
+]

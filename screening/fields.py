@@ -134,6 +134,13 @@ def _group_inputs(data, group):
     return out
 
 
+def _kept_message(value):
+    shown = value.get("value") if isinstance(value, dict) else None
+    if shown is not None and not isinstance(shown, (dict, list)):
+        return _("Not saved: the draft keeps the previous value, %(value)s.") % {"value": _s(shown)}
+    return _("Not saved: the draft keeps the previous entry.")
+
+
 def parse_form(data, *, indication, base_doc):
     """Rebuild the facts document from a POST of the whole form.
 
@@ -162,10 +169,15 @@ def parse_form(data, *, indication, base_doc):
             invalid.update(_group_inputs(data, g))
             if g.path == "screening_date":
                 continue  # keep the stored date: the document needs one
-            value = None
+            # Issue 16 (item 8): what was typed did not read, so the draft keeps what it
+            # held (a prefilled weight is never dropped silently), and says so.
+            value = _copy(get_path(base_doc, g.path))
+            if value is not None:
+                errors.setdefault(g.path, []).append(_kept_message(value))
         set_path(doc, g.path, value)
     _prune(doc)
     # The engine's own checks: a refused item is left out and its message shown on it.
+    restored = set()
     for _round in range(5):
         engine_errors = validate_facts(doc)
         if not engine_errors:
@@ -178,7 +190,14 @@ def parse_form(data, *, indication, base_doc):
             if g is None or g.path == "screening_date":
                 continue
             invalid.update(_group_inputs(data, g))
-            set_path(doc, g.path, None)
+            # The draft keeps what it held (issue 16), unless that is refused too.
+            kept = _copy(get_path(base_doc, g.path))
+            if g.path in restored or kept == get_path(doc, g.path):
+                kept = None
+            restored.add(g.path)
+            if kept is not None:
+                errors[key].append(_kept_message(kept))
+            set_path(doc, g.path, kept)
         _prune(doc)
     return Parsed(doc, errors, invalid)
 

@@ -1,6 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.forms import BoundedDateField
 from core.models import Ward
 
 from .models import INDICATION_CHOICES, Outcome, Status
@@ -40,10 +41,10 @@ class LogFilterForm(forms.Form):
         required=False,
         choices=[("", _("All")), (Status.DRAFT, _("Draft")), (Status.SIGNED, _("Signed"))],
     )
-    date_from = forms.DateField(
+    date_from = BoundedDateField(
         label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
-    date_to = forms.DateField(
+    date_to = BoundedDateField(
         label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     ward = forms.ModelChoiceField(

@@ -12,13 +12,15 @@ so the catalogue still covers them. ``mark_safe`` only wraps strings built from 
 parts.
 """
 
+from urllib.parse import urlencode
+
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 from core.html import esc as _e
 from core.html import text as _v
 
-from .kinds import LIST_KINDS, lines_html
+from .kinds import LIST_KINDS, MAX_ROWS, lines_html
 
 _OOB = ' hx-swap-oob="true"'
 
@@ -83,11 +85,24 @@ def _skipped(s):
     return f'<span class="flag skipped">{text}</span>'
 
 
-def gstatus(b, *, window_days, oob=False):
-    """A group's status: computed scores, where a prefilled value came from, values not
-    used, a stale or future date, and the group's messages."""
+def _copied(item):
+    """Issue 18: a value copied from the patient's previous screening, and who entered it."""
+    text = _("Copied from screening #%(id)s of %(date)s, entered by %(name)s") % {
+        "id": _v(_get(item, "screening")),
+        "date": _v(_get(item, "screening_date")),
+        "name": _v(_get(item, "entered_by") or "—"),
+    }
+    return f'<span class="source copied">{text}</span>'
+
+
+def gstatus(b, *, window_days, oob=False, copied=None):
+    """A group's status: computed scores, where a prefilled or copied value came from,
+    values not used, a stale or future date, and the group's messages."""
     calc = "".join(f'<output class="calcout">{_v(line)}</output>' for line in b.calc)
     source = _source(b.source) if b.source else ""
+    item = (copied or {}).get(b.group.path)
+    if item is not None:
+        source += _copied(item)
     skipped = "".join(_skipped(s) for s in b.skipped)
     if b.stale == "stale":
         stale = _("Stale: observed %(d)s, older than the %(n)s-day screening window") % {
@@ -115,52 +130,108 @@ def gstatus(b, *, window_days, oob=False):
     )
 
 
-def group(b, *, read_only, can_edit, window_days):
+def add_row_button(path, *, rows_url, row):
+    """Issue 18: "+ add a row" fetches the next blank row as a fragment (htmx) in place of
+    itself; the page and its URL stay. Without JavaScript it still submits the form,
+    which draws the page with one more row. Its own hx-sync: the form's "this:replace"
+    would cancel the autosave in flight."""
+    text = _("+ add a row")  # outside the f-string: makemessages does not look inside
+    htmx = ""
+    if rows_url and row < MAX_ROWS:
+        query = urlencode({"add_row": path, "row": row})
+        htmx = (
+            f' hx-get="{_e(rows_url)}?{_e(query)}" hx-target="this" hx-swap="outerHTML"'
+            ' hx-sync="this:drop" hx-indicator="this"'
+        )
+    elif rows_url:
+        return ""  # the form holds at most MAX_ROWS rows
+    return (
+        f'<button type="submit" class="link addrow"{htmx} name="add_row" value="{_v(path)}">'
+        f"{_e(text)}</button>"
+    )
+
+
+def _next_row(b):
+    """The index of the row after the last one drawn (input names "path.<n>.…")."""
+    start = b.group.path + "."
+    rows = [
+        int(head)
+        for line in b.lines
+        for i in line.inputs
+        if i.name.startswith(start) and (head := i.name[len(start) :].split(".", 1)[0]).isdigit()
+    ]
+    return max(rows, default=-1) + 1
+
+
+def new_row_html(g, row, *, rows_url):
+    """One blank row of a list group (what "+ add a row" fetches), then the button for
+    the row after it."""
+    lines = g.lines(None, row + 1)[len(g.lines(None, row)) :]
+    return mark_safe(  # noqa: S308 (every value escaped by lines_html or _e)
+        f"{lines_html(lines)}{add_row_button(g.path, rows_url=rows_url, row=row + 1)}"
+    )
+
+
+def group(b, *, read_only, can_edit, window_days, rows_url="", copied=None):
     g = b.group
     add_row = ""
     if can_edit and g.kind in LIST_KINDS:
-        text = _("+ add a row")  # outside the f-string: makemessages does not look inside
-        add_row = (
-            f'<button type="submit" class="link addrow" name="add_row" value="{_v(g.path)}">'
-            f"{_e(text)}</button>"
-        )
+        add_row = add_row_button(g.path, rows_url=rows_url, row=_next_row(b))
     return (
         f'<div class="fgroup{" calc" if g.calc else ""} kind-{_v(g.kind)}" id="{_v(b.anchor)}">\n'
         f'  <div class="fhead"><span class="flabel">{_v(g.label)}</span> '
         f'<span class="frules">{" · ".join(_e(r) for r in g.rules)}</span></div>\n'
         f"  {lines_html(b.lines, read_only=bool(read_only))}\n"
         f"  {add_row}\n"
-        f"  {gstatus(b, window_days=window_days)}\n"
+        f"  {gstatus(b, window_days=window_days, copied=copied)}\n"
         "</div>"
     )
 
 
-def groups_html(groups, *, read_only, can_edit, window_days):
+def groups_html(groups, *, read_only, can_edit, window_days, rows_url="", copied=None):
     """A section's form groups, each with its inputs and status."""
     return mark_safe(  # noqa: S308 (every value escaped by _v, _e or lines_html)
         "".join(
-            group(b, read_only=read_only, can_edit=can_edit, window_days=window_days)
+            group(
+                b,
+                read_only=read_only,
+                can_edit=can_edit,
+                window_days=window_days,
+                rows_url=rows_url,
+                copied=copied,
+            )
             for b in groups
         )
     )
 
 
-def missing_html(missing):
-    """The items of the "missing to decide" list (an incomplete draft has dozens)."""
-    return mark_safe(  # noqa: S308 (every value escaped by _v)
-        "".join(
-            f'<li><a href="#{_v(m["anchor"])}">{_v(m["label"])}</a> <span class="why">'
-            f'<span class="rule">{_v(m["rule_id"])}</span> · {_v(m["reason"])}</span></li>'
-            for m in missing
+def missing_html(undecided):
+    """The undecided criteria, each with the values that would decide it (issue 18: the
+    list grouped by criterion; an incomplete draft has dozens of items)."""
+    out = []
+    for u in undecided:
+        items = "".join(
+            f'<li><a href="#{_v(m["anchor"])}">{_v(m["label"])}</a>'
+            f' <span class="why">{_v(m["reason"])}</span></li>'
+            for m in u["missing"]
         )
-    )
+        if not items:
+            items = f'<li class="why">{_v(u["reason"])}</li>'
+        out.append(
+            f'<li class="undecided" id="undecided-{_v(u["rule_id"])}">'
+            f'<span class="rule">{_v(u["rule_id"])}</span> <span class="title">{_v(u["title"])}</span>'
+            f'<ul class="values">{items}</ul></li>'
+        )
+    return mark_safe("".join(out))  # noqa: S308 (every value escaped by _v)
 
 
-def out_of_band_html(sections, *, window_days):
+def out_of_band_html(sections, *, window_days, copied=None):
     """The re-evaluation's out-of-band swaps: every criterion chip and every group status,
     section by section, so the page never keeps a stale one."""
     out = []
     for s in sections:
         out.extend(criterion(c, oob=True) for c in s["criteria"])
-        out.extend(gstatus(b, window_days=window_days, oob=True) for b in s["groups"])
+        out.extend(
+            gstatus(b, window_days=window_days, oob=True, copied=copied) for b in s["groups"]
+        )
     return mark_safe("".join(out))  # noqa: S308 (every value escaped by _v or _e)

@@ -101,9 +101,15 @@ class Input:
                 f'<select id="{ident}" name="{_e(self.name)}"{invalid}{off}>{options}</select>'
             )
         else:
-            attrs = "".join(f' {_e(k)}="{_e(v)}"' for k, v in self.attrs.items())
+            kind, attrs = self.widget, self.attrs
+            if self.errors and kind in ("number", "date"):
+                # Issue 16: a browser draws a number or date input holding text that does
+                # not read ("abc") as empty; as text, what was typed stays in sight.
+                kind = "text"
+                attrs = {k: v for k, v in attrs.items() if k not in ("min", "max", "step")}
+            attrs = "".join(f' {_e(k)}="{_e(v)}"' for k, v in attrs.items())
             control = (
-                f'<input type="{_e(self.widget)}" id="{ident}" name="{_e(self.name)}" '
+                f'<input type="{_e(kind)}" id="{ident}" name="{_e(self.name)}" '
                 f'value="{_e(self.value)}"{attrs}{invalid}{off}>'
             )
         return mark_safe(  # noqa: S308 (every value escaped by _e)
@@ -555,6 +561,21 @@ class Group:
         ]
         if self.analyte in ANALYTES_WITH_ULN:
             inputs.append(_num(f"{self.path}.uln", _("ULN"), v.get("uln"), size="xs"))
+            # C-UNIT-1: the ULN carries its own unit (a µmol/L ULN against a mg/dL value).
+            uln_unit = v.get("uln_unit") or unit
+            uln_units = [(u, u) for u in ANALYTE_UNITS[self.analyte]]
+            if uln_unit not in dict(uln_units):
+                uln_units.append((uln_unit, uln_unit))
+            inputs.append(
+                _select(
+                    f"{self.path}.uln_unit",
+                    _("ULN unit"),
+                    uln_units,
+                    uln_unit,
+                    blank=False,
+                    size="u",
+                )
+            )
         return [Line("", inputs)]
 
     def _parse_lab(self, r):
@@ -573,6 +594,11 @@ class Group:
         if uln == 0:
             r.error(f"{p}.uln", _("The ULN must be above 0."))
             uln = None
+        uln_unit = None
+        if uln is not None and r.text(f"{p}.uln_unit"):
+            uln_unit = engine_unit(self.analyte, r.text(f"{p}.uln_unit"))
+            if uln_unit is None:
+                r.error(f"{p}.uln_unit", _("Choose one of the units."))
         if not r.present(f"{p}.value", f"{p}.date", f"{p}.uln"):
             return None
         r.required(f"{p}.value", value, _("Enter the value."))
@@ -584,6 +610,8 @@ class Group:
             out["lab"] = lab
         if uln is not None:
             out["uln"] = uln
+            if uln_unit is not None and uln_unit != unit:
+                out["uln_unit"] = uln_unit  # C-UNIT-1; the value's unit when the same
         return out
 
     # -- lists of {value, date}

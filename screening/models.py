@@ -17,6 +17,7 @@ from django.utils.translation import gettext_noop
 
 from core.choices import Model
 from core.querysets import AuditedManager
+from core.validators import plausible_date
 
 INDICATION_CHOICES = [
     ("SLE", _("SLE")),
@@ -68,7 +69,7 @@ class Screening(Model):
         verbose_name=_("amends"),
     )
     indication = models.CharField(_("indication"), max_length=8, choices=INDICATION_CHOICES)
-    screening_date = models.DateField(_("screening date"))
+    screening_date = models.DateField(_("screening date"), validators=[plausible_date])
     status = models.CharField(
         _("status"), max_length=12, choices=Status.choices, default=Status.DRAFT
     )
@@ -95,7 +96,7 @@ class Screening(Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
-    amendment_reason = models.TextField(_("reason for the amendment"), blank=True)
+    amendment_reason = models.CharField(_("reason for the amendment"), max_length=2000, blank=True)
 
     signed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -15,10 +15,18 @@ older value was filled in (or none).
 
 A newer observation replaces a prefilled value, or an empty one, or one typed by hand
 with an older date; a value typed by hand with the same or a later date is kept.
+
+A new screening of a patient screened before for the same indication (issue 18) also
+copies what is still valid from the last signed one (``copy_from_previous``): a dated
+value (a lab, an observation, a questionnaire, consent) whose date is inside the screening
+window; an undated answer when that screening's date is inside the window; a history
+(treatments, dated series, BVAS assessments, response, dates of onset) always, since the
+engine judges each of its dates itself. What is left out is named with its reason. Each
+copied value keeps its source (``facts["meta"]["copied"]``) while it is unchanged.
 """
 
 import functools
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.db import connection
 from django.utils import timezone
@@ -177,6 +185,162 @@ def _copy(value):
     if isinstance(value, list):
         return [_copy(v) for v in value]
     return value
+
+
+# --- Copying from the patient's last screening (issue 18) ---------------------------------
+
+# Kinds whose value is a history: copied whole, whatever its dates (each is judged by the
+# engine against its own window), with its source.
+HISTORY_KINDS = frozenset({"treatments", "series", "bvas", "aav_response", "date"})
+# Never copied: the record is their source, or the new screening sets them.
+NOT_COPIED_KINDS = frozenset({"readonly"})
+NOT_COPIED_PATHS = frozenset({"screening_date"})
+
+
+def previous_screening(patient, indication, before):
+    """The patient's last signed screening for the indication dated on or before ``before``."""
+    from .models import Screening, Status
+
+    return (
+        Screening.objects.filter(
+            patient=patient,
+            indication=indication,
+            status=Status.SIGNED,
+            screening_date__lte=before,
+        )
+        .select_related("created_by")
+        .order_by("-screening_date", "-pk")
+        .first()
+    )
+
+
+def copy_from_previous(facts, patient, indication, screening_date, window_days):
+    """A copy of ``facts`` with what is still valid from the previous screening filled in
+    where the record gave nothing newer; returns (facts, copied paths, left-out paths).
+
+    ``facts["meta"]["copy"]`` names the screening copied from and what was left out and
+    why; ``facts["meta"]["copied"][path]`` holds each copied value with who entered it,
+    so the page names the source while the value is unchanged."""
+    from .layout import groups_for
+
+    previous = previous_screening(patient, indication, screening_date)
+    if previous is None:
+        return facts, [], []
+    doc = _copy(facts)
+    meta = doc.setdefault("meta", {})
+    old = previous.facts or {}
+    old_meta = old.get("meta") or {}
+    oldest = screening_date - timedelta(days=window_days)
+    answered_on = previous.screening_date
+    copied, left_out = {}, []
+    for group in groups_for(indication):
+        path = group.path
+        if group.kind in NOT_COPIED_KINDS or path in NOT_COPIED_PATHS:
+            continue
+        value = get_path(old, path)
+        if value in (None, "", [], {}):
+            continue
+        current = get_path(doc, path)
+        if group.kind in HISTORY_KINDS:
+            reason = ""
+        elif isinstance(value, dict) and isinstance(value.get("date"), str):
+            reason = _outside(value["date"], oldest, screening_date)
+        else:
+            reason = _outside(answered_on.isoformat(), oldest, screening_date, answered=True)
+        if reason:
+            left_out.append({"path": path, "date": _date_of(value, answered_on), "reason": reason})
+            continue
+        if current not in (None, "", [], {}) and not _newer(value, current):
+            continue  # the record gave a value at least as recent: it stays
+        value = _copy(value)
+        auto_uln = (old_meta.get("uln_sources") or {}).get(path)
+        if isinstance(value, dict) and auto_uln and value.get("uln") == auto_uln.get("uln"):
+            value.pop("uln", None)  # filled from the reference range: filled again now
+        set_path(doc, path, value)
+        (meta.get("sources") or {}).pop(path, None)
+        copied[path] = {"value": value}
+    if copied:
+        names = _entered_by(previous, copied, old_meta.get("copied") or {})
+        for path, item in copied.items():
+            item["entered_by"] = names.get(path, "")
+    meta["copied"] = copied
+    meta["copy"] = {
+        "screening": previous.pk,
+        "screening_date": previous.screening_date.isoformat(),
+        "window_days": window_days,
+        "left_out": left_out,
+    }
+    return doc, sorted(copied), [item["path"] for item in left_out]
+
+
+def _outside(day, oldest, screening_date, answered=False):
+    """Why a value of ``day`` is not valid for a screening on ``screening_date``, or ""."""
+    try:
+        when = date.fromisoformat(day)
+    except ValueError:
+        return "no_date"
+    if when > screening_date:
+        return "future"
+    if when < oldest:
+        return "answered_outside_window" if answered else "outside_window"
+    return ""
+
+
+def _date_of(value, answered_on):
+    if isinstance(value, dict) and isinstance(value.get("date"), str):
+        return value["date"]
+    return answered_on.isoformat()
+
+
+def _newer(value, current):
+    """True when the copied value is dated after the one the record gave."""
+    if not (isinstance(value, dict) and isinstance(current, dict)):
+        return False
+    return str(value.get("date") or "") > str(current.get("date") or "")
+
+
+def _entered_by(previous, paths, copied_before):
+    """{path: name} of who last entered each path in the previous screening's series, from
+    the audit trail (a value it had itself copied keeps its first author); else the
+    person who started that screening."""
+    from core.models import AuditEvent
+
+    from .models import Screening
+
+    ids = [
+        str(pk)
+        for pk in Screening.objects.filter(series=previous.series).values_list("pk", flat=True)
+    ]
+    events = (
+        AuditEvent.objects.filter(
+            object_type=Screening._meta.label, object_id__in=ids, action="update"
+        )
+        .order_by("-seq")
+        .select_related("actor")
+        .only("new_values", "actor_username", "actor__first_name", "actor__last_name")
+    )
+    found = {}
+    wanted = set(paths)
+    for path in list(wanted):
+        earlier = copied_before.get(path)
+        if (
+            earlier
+            and earlier.get("entered_by")
+            and earlier.get("value") == get_path(previous.facts, path)
+        ):
+            found[path] = earlier["entered_by"]
+            wanted.discard(path)
+    for event in events.iterator(chunk_size=100):
+        if not wanted:
+            break
+        changed = (event.new_values or {}).get("facts") or {}
+        for path in list(wanted):
+            if any(key == path or key.startswith(path + ".") for key in changed):
+                actor = event.actor
+                found[path] = (actor.get_full_name() if actor else "") or event.actor_username
+                wanted.discard(path)
+    creator = previous.created_by.get_full_name() or previous.created_by.get_username()
+    return {path: found.get(path, creator) for path in paths}
 
 
 @functools.cache

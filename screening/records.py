@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from core import signed_records
 
 from . import selectors
+from .evaluation import window_of
 from .models import INDICATION_NAMES, SIGNATURE_MEANING, Screening
 
 KIND = "screening.checklist"
@@ -94,6 +95,8 @@ def pdf_context(screening):
         "signer_role": signed_records.role_label(screening.signer_role, investigator=True),
         "software_version": screening.signed_software_version or _("not recorded"),
         "ward_time_zone": settings.TIME_ZONE,
+        # The "during screening" window the evaluation used: the ward's setting (≤ 28).
+        "window_days": window_of(screening.protocol_version),
     }
 
 

@@ -8,13 +8,15 @@ patient's sex first and then the range for any sex (""), converted to the value'
 Without a matching range the ULN stays missing and the engine says so (UNKNOWN). A
 matching range in a unit that cannot be converted to the value's unit is not silence
 either: ``fill_ulns`` reports it and ``screening.evaluation`` names it in the
-criterion's reason and missing list.
+criterion's reason and missing list. So is a range whose upper limit is not plausible as
+a ULN for its analyte (C-UNIT-1: 1.2 "µmol/L" for creatinine is a mg/dL number): it is
+not used, and the reason says why.
 """
 
 from decimal import Decimal, InvalidOperation
 
 from core.models import ReferenceRange
-from screening.engine.units import UnitError, convert, normalise_unit
+from screening.engine.units import UnitError, convert, normalise_unit, plausible
 
 # core.labs analyte code -> engine facts key (labs.<key>)
 CORE_TO_ENGINE = {
@@ -121,16 +123,23 @@ def fill_ulns(doc, ranges=None):
         if engine_unit(key, unit) is None:
             continue
         uln, used = ranges.uln(lab, key, sex, unit)
-        if uln is None:
+        # C-UNIT-1: a range upper limit that is no plausible ULN is not used either.
+        implausible = uln is not None and not plausible(key, uln, engine_unit(key, unit), uln=True)
+        if uln is None or implausible:
             if used is not None:
                 unconvertible[f"labs.{key}"] = {
                     "reference_range": used.pk,
                     "lab": used.lab,
                     "range_unit": used.unit,
                     "unit": unit,
+                    **({"implausible": format(used.upper.normalize(), "f")} if implausible else {}),
                 }
             continue
-        new_labs[key] = {**entry, "uln": number(uln)}
+        # In the value's unit: a ``uln_unit`` left from a ULN no longer there goes.
+        new_labs[key] = {
+            **{k: v for k, v in entry.items() if k != "uln_unit"},
+            "uln": number(uln),
+        }
         filled[f"labs.{key}"] = {
             "reference_range": used.pk,
             "lab": used.lab,

@@ -18,9 +18,9 @@ from core import audit, reauth, text
 from core.models import Role
 from core.version import app_version
 
-from .evaluation import evaluate_document
+from .evaluation import evaluate_document, window_days
 from .models import SIGNATURE_MEANING, Outcome, Screening, Status
-from .prefill import apply_prefill, is_outdated
+from .prefill import apply_prefill, copy_from_previous, is_outdated
 
 logger = logging.getLogger(__name__)
 
@@ -140,7 +140,8 @@ def _evaluate(screening, facts):
         if isinstance(labs, dict) and isinstance(labs.get(key), dict):
             if labs[key].get("uln") == used.get("uln"):
                 labs = dict(labs)
-                labs[key] = {k: v for k, v in labs[key].items() if k != "uln"}
+                # (with its unit, C-UNIT-1: a refilled ULN is in the value's unit)
+                labs[key] = {k: v for k, v in labs[key].items() if k not in ("uln", "uln_unit")}
     if labs is not None:
         facts["labs"] = labs
     errors, evaluation, filled = evaluate_document({k: v for k, v in facts.items() if k != "meta"})
@@ -221,6 +222,10 @@ def screening_start(*, actor, patient, indication, screening_date=None):
             patient,
             screening_date,
         )
+        # Issue 18: what is still valid from the last signed screening, with its source.
+        facts, copied, left_out = copy_from_previous(
+            facts, patient, indication, screening_date, window_days(screening_date)
+        )
         screening = Screening(
             patient=patient,
             indication=indication,
@@ -238,6 +243,15 @@ def screening_start(*, actor, patient, indication, screening_date=None):
             new={
                 **audit.snapshot(screening, AUDITED_FIELDS),
                 "prefilled": sorted((facts.get("meta") or {}).get("sources") or {}),
+                **(
+                    {
+                        "copied_from": facts["meta"]["copy"]["screening"],
+                        "copied": copied,
+                        "not_copied": left_out,
+                    }
+                    if "copy" in facts["meta"]
+                    else {}
+                ),
             },
         )
     return screening

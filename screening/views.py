@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import translation
@@ -20,11 +20,20 @@ from core.access import get_patient_for_user, require_perm
 from core.models import Role
 from core.pdf import render_pdf
 
-from . import records, selectors, services
+from . import fragments, records, selectors, services
 from .evaluation import window_days
-from .fields import LIST_KINDS, bind, form_view, group_for_path, merge_concurrent, parse_form
+from .fields import (
+    LIST_KINDS,
+    bind,
+    form_view,
+    get_path,
+    group_for_path,
+    merge_concurrent,
+    parse_form,
+)
 from .flow import layout
 from .forms import AmendForm, LogFilterForm, SignForm, StartForm
+from .kinds import MAX_ROWS
 from .models import INDICATION_NAMES, SIGNATURE_MEANING, Status
 from .prefill import is_outdated
 
@@ -66,13 +75,21 @@ def _context(request, screening, *, notice="", extra_rows=None, inputs=True):
     ]
     evaluation = screening.evaluation or {}
     outdated = not screening.is_draft and is_outdated(screening)
+    missing = selectors.missing_items(screening)
+    undecided = _undecided(criteria, missing)
+    copied, copy_note = _copied(screening)
     return {
         "screening": screening,
         "patient": screening.patient,
         "indication_name": INDICATION_NAMES[screening.indication],
         "sections": laid_out,
         "criteria": criteria,
-        "missing": selectors.missing_items(screening),
+        "missing": missing,
+        "undecided": undecided,
+        "undecided_values": len({m["field"] for u in undecided for m in u["missing"]}),
+        "rows_url": reverse("screening:add_row", kwargs={"pk": screening.pk}) if can_edit else "",
+        "copied": copied,
+        "copy_note": copy_note,
         "failing": evaluation.get("failing", []),
         "unknown": evaluation.get("unknown", []),
         "evaluated": screening.evaluation is not None,
@@ -89,6 +106,78 @@ def _context(request, screening, *, notice="", extra_rows=None, inputs=True):
         "signature_meaning": _(SIGNATURE_MEANING),
         "base_json": json.dumps(form_view(screening.facts), sort_keys=True, ensure_ascii=False),
     }
+
+
+def _undecided(criteria, missing):
+    """Issue 18: the criteria not yet decided, in the protocol's order, each with the
+    values that would decide it (a value deciding two criteria is under both)."""
+    by_rule = {}
+    for m in missing:
+        by_rule.setdefault(m["rule_id"], []).append(m)
+    return [
+        {**c, "missing": by_rule.get(c["rule_id"], [])}
+        for c in criteria
+        if c["status"] == "unknown" or c["rule_id"] in by_rule
+    ]
+
+
+def _copied(screening):
+    """Issue 18: ({path: source} of the values still as copied from the previous
+    screening, the note naming that screening and what was left out), or ({}, None)."""
+    facts = screening.facts or {}
+    meta = facts.get("meta") or {}
+    copy = meta.get("copy")
+    if not copy:
+        return {}, None
+    uln_sources = meta.get("uln_sources") or {}
+    shown = {}
+    for path, item in (meta.get("copied") or {}).items():
+        if _as_copied(get_path(facts, path), item.get("value"), uln_sources.get(path)):
+            shown[path] = {**item, **copy}
+    left_out = []
+    for item in copy.get("left_out") or []:
+        group = group_for_path(screening.indication, item["path"])
+        if group is not None:
+            left_out.append({**item, "label": group.label, "anchor": group.anchor})
+    return shown, {**copy, "count": len(shown), "left_out": left_out}
+
+
+def _as_copied(current, copied, auto_uln):
+    """The value is still the one copied (a ULN filled since from the reference range
+    apart)."""
+    if isinstance(current, dict) and isinstance(copied, dict) and auto_uln:
+        if "uln" not in copied and current.get("uln") == auto_uln.get("uln"):
+            current = {k: v for k, v in current.items() if k != "uln"}
+    return current == copied
+
+
+@login_required
+@require_GET
+@require_perm("screening.change_screening")
+def add_row(request, pk):
+    """Issue 18: one more blank row of a list group (treatments, series, BVAS), as an
+    htmx fragment in place of the "+ add a row" button: nothing is saved (the blank row
+    is saved once something is typed in it) and the page's URL stays."""
+    screening = selectors.get_screening_for_user(request.user, pk)
+    if not _can_edit(request.user, screening):
+        return _refused(
+            request, screening, _("This screening is signed and read-only. Amend it to change it.")
+        )
+    path = request.GET.get("add_row", "")
+    group = group_for_path(screening.indication, path) if path else None
+    row = request.GET.get("row", "")
+    if (
+        group is None
+        or group.kind not in LIST_KINDS
+        or group.path != path
+        or not (row.isascii() and row.isdigit())
+        or int(row) >= MAX_ROWS
+    ):
+        return HttpResponseBadRequest(_("No such list in this form."), content_type="text/plain")
+    if not request.htmx:
+        return redirect(f"{detail_url(screening)}#{group.anchor}")
+    rows_url = reverse("screening:add_row", kwargs={"pk": screening.pk})
+    return HttpResponse(fragments.new_row_html(group, int(row), rows_url=rows_url))
 
 
 @login_required

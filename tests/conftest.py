@@ -139,3 +139,12 @@ def login():
         return client
 
     return _login
+
+
+def pytest_terminal_summary(terminalreporter):
+    # Issue 16: how many hostile cases the fuzz suites sent (printed with or without -s).
+    from tests.security.hostile import CASES
+
+    if CASES:
+        counts = ", ".join(f"{n} {suite}" for suite, n in sorted(CASES.items()))
+        terminalreporter.write_line(f"hostile-input fuzz cases: {counts}")

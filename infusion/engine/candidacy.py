@@ -14,11 +14,16 @@ Choices where the source is silent (stated so reviewers can disagree):
 
 - Mild SLE → ``not_recommended`` (B-IND-1): R1 puts the indication "in principle" at
   moderate to severe SLE; mild disease is outside it, and the clinician may override.
-- "Children and older adults" (B-IND-5) → age < 18 (child) or ≥ 65 (older adult):
-  ``allowed_with_notice``. 18 and 64 are plain adults.
+- "Children and older adults" (B-IND-5) → age < 18 (child) or ≥ the ward's
+  ``older_adult_from_years`` (default 60, the usual Chinese definition of 老年人):
+  ``allowed_with_notice``. 18 and 59 are plain adults.
 - Severe pulmonary hypertension (B-CI-1) is "> 70 mmHg"; the value used is the
-  pulmonary artery systolic pressure (echo estimate), 70 allowed and 71 not. A PH grade
-  of "severe" recorded by the clinician is also not recommended even without a PAP.
+  pulmonary artery systolic pressure (echo estimate), 70 allowed and 71 not. A PASP
+  above the ward's upper limit of normal (``pasp_normal_max_mmhg``, default 35) and ≤ 70
+  is mild–moderate PH on the source's scale: with severe cardiopulmonary insufficiency it
+  is not recommended, no separate grade needed. A recorded grade that disagrees with the
+  PASP is a data conflict (not recommended if either reading says so, else unknown). A
+  grade of "severe" without a PASP is also not recommended.
 - Pregnancy/lactation for a male patient with no value recorded → not applicable.
 - Allogeneic bone-marrow MSC → allowed (comparable long-term efficacy, §3.3); other
   allogeneic sources (placenta, adipose…) → allowed with notice (no SLE reports, §3.3).
@@ -31,6 +36,7 @@ from decimal import Decimal
 
 from .findings import Finding, Serializable, make_finding
 from .i18n import gettext_noop
+from .protocol_settings import DEFAULT_SETTINGS, ProtocolSettings
 
 SLE_SEVERITIES = ("mild", "moderate", "severe")
 MSC_SOURCES = (
@@ -44,7 +50,6 @@ SEXES = ("female", "male")
 
 PAP_SEVERE_ABOVE_MMHG = 70  # B-CI-1: severe PH is "> 70 mmHg"
 CHILD_BELOW_YEARS = 18  # B-IND-5, our reading of "children"
-OLDER_ADULT_FROM_YEARS = 65  # B-IND-5, our reading of "older adults"
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,7 @@ class OrganInvolvement(Serializable):
     skin: bool | None = None
     cns: bool | None = None
     cardiac: bool | None = None
+    hepatic: bool | None = None  # B-FU-2 (§4.2): hepatic involvement has its own follow-up
 
     def involved(self, *names: str) -> list[str]:
         return [name for name in names if getattr(self, name) is True]
@@ -259,19 +265,24 @@ def _other_autoimmune(data: CandidacyInput) -> Finding:
     )
 
 
-def _age(data: CandidacyInput) -> Finding:
+def _age(data: CandidacyInput, settings: ProtocolSettings = DEFAULT_SETTINGS) -> Finding:
     age = data.age_years
+    older_from = settings.older_adult_from_years
     if age is None:
         return make_finding(
             "B-IND-5",
             "unknown",
             "warning",
-            gettext_noop("Age not known: cannot check for child (< 18) or older adult (≥ 65)."),
+            gettext_noop(
+                "Age not known: cannot check for child (< %(child_below)s) or older adult "
+                "(≥ %(older_from)s)."
+            ),
+            {"child_below": CHILD_BELOW_YEARS, "older_from": older_from},
             missing=("patient.date_of_birth",),
         )
     if isinstance(age, bool) or not isinstance(age, int) or age < 0:
         raise ValueError(f"age_years must be a non-negative integer, got {age!r}")
-    params = {"age": age, "child_below": CHILD_BELOW_YEARS, "older_from": OLDER_ADULT_FROM_YEARS}
+    params = {"age": age, "child_below": CHILD_BELOW_YEARS, "older_from": older_from}
     if age < CHILD_BELOW_YEARS:
         return make_finding(
             "B-IND-5",
@@ -283,7 +294,7 @@ def _age(data: CandidacyInput) -> Finding:
             ),
             params,
         )
-    if age >= OLDER_ADULT_FROM_YEARS:
+    if age >= older_from:
         return make_finding(
             "B-IND-5",
             "allowed_with_notice",
@@ -299,82 +310,68 @@ def _age(data: CandidacyInput) -> Finding:
         "allowed",
         "info",
         gettext_noop("Age %(age)s: adult (%(child_below)s to %(last_adult)s years)."),
-        {**params, "last_adult": OLDER_ADULT_FROM_YEARS - 1},
+        {**params, "last_adult": older_from - 1},
     )
 
 
-def _pulmonary_hypertension(data: CandidacyInput) -> Finding:
+def pasp_category(pap: Decimal | None, normal_max: Decimal) -> str | None:
+    """B-CI-1 on the source's own scale: "severe" above 70 mmHg; "mild_moderate" above the
+    ward's upper limit of normal and ≤ 70 mmHg; "normal" otherwise; None when not recorded."""
+    if pap is None:
+        return None
+    if pap > PAP_SEVERE_ABOVE_MMHG:
+        return "severe"
+    if pap > normal_max:
+        return "mild_moderate"
+    return "normal"
+
+
+_GRADE_CATEGORY = {
+    "none": "normal",
+    "mild": "mild_moderate",
+    "moderate": "mild_moderate",
+    "severe": "severe",
+}
+_VERDICT_RANK = {"allowed": 0, "unknown": 1, "not_recommended": 2}
+
+
+def _ph_verdict(category: str, insufficiency: bool | None) -> str:
+    """What B-CI-1 says for one reading (PASP or grade) of the pulmonary pressure."""
+    if category == "severe":
+        return "not_recommended"
+    if category == "mild_moderate":
+        if insufficiency is True:
+            return "not_recommended"
+        return "unknown" if insufficiency is None else "allowed"
+    return "allowed"
+
+
+def _pulmonary_hypertension(
+    data: CandidacyInput, settings: ProtocolSettings = DEFAULT_SETTINGS
+) -> Finding:
+    """B-CI-1, reading the PASP and the recorded grade on the same scale (issue 19).
+
+    The PASP alone decides when no grade is recorded; the grade alone when no PASP is. When
+    both are recorded and disagree (e.g. grade "none" with PASP 40 mmHg) it is a data
+    conflict: "not recommended" if either reading says so, otherwise unknown until the
+    record is corrected. A grade never hides what the PASP says.
+    """
     pap = data.pap_systolic_mmhg
     grade = data.pulmonary_hypertension
     insufficiency = data.severe_cardiopulmonary_insufficiency
-    pap_text = f"{pap} mmHg" if pap is not None else "—"
     if grade is not None and grade not in PH_GRADES:
         raise ValueError(f"pulmonary_hypertension must be one of {PH_GRADES}, got {grade!r}")
-    if pap is not None and pap > PAP_SEVERE_ABOVE_MMHG:
-        return make_finding(
-            "B-CI-1",
-            "not_recommended",
-            "block",
-            gettext_noop(
-                "Pulmonary artery systolic pressure %(pap)s mmHg > %(limit)s mmHg (severe pulmonary "
-                "hypertension): MSC not recommended."
-            ),
-            {"pap": pap, "limit": PAP_SEVERE_ABOVE_MMHG},
-        )
-    if grade == "severe":
-        return make_finding(
-            "B-CI-1",
-            "not_recommended",
-            "block",
-            gettext_noop(
-                "Severe pulmonary hypertension recorded (PAP %(pap)s): MSC not recommended."
-            ),
-            {"pap": pap_text},
-        )
-    if grade in ("mild", "moderate"):
-        if insufficiency is True:
-            return make_finding(
-                "B-CI-1",
-                "not_recommended",
-                "block",
-                gettext_noop(
-                    "Pulmonary hypertension grade %(grade)s (PAP %(pap)s) with severe "
-                    "cardiopulmonary insufficiency: MSC not recommended."
-                ),
-                {"grade": grade, "pap": pap_text},
-            )
-        if insufficiency is None:
-            return make_finding(
-                "B-CI-1",
-                "unknown",
-                "unknown",
-                gettext_noop(
-                    "Pulmonary hypertension grade %(grade)s (PAP %(pap)s): record whether there is "
-                    "severe cardiopulmonary insufficiency (then not recommended)."
-                ),
-                {"grade": grade, "pap": pap_text},
-                missing=("patient.severe_cardiopulmonary_insufficiency",),
-            )
-        return make_finding(
-            "B-CI-1",
-            "allowed",
-            "notice",
-            gettext_noop(
-                "Pulmonary hypertension grade %(grade)s (PAP %(pap)s) without severe "
-                "cardiopulmonary insufficiency: not a contraindication."
-            ),
-            {"grade": grade, "pap": pap_text},
-        )
-    if grade == "none":
-        return make_finding(
-            "B-CI-1",
-            "allowed",
-            "info",
-            gettext_noop("No pulmonary hypertension (PAP %(pap)s)."),
-            {"pap": pap_text},
-        )
-    # Grade not recorded.
-    if pap is None:
+    normal_max = settings.pasp_normal_max_mmhg
+    by_pap = pasp_category(pap, normal_max)
+    by_grade = _GRADE_CATEGORY.get(grade) if grade is not None else None
+    params = {
+        "pap": pap if pap is not None else "—",
+        "grade": grade or "—",
+        "limit": PAP_SEVERE_ABOVE_MMHG,
+        "normal": normal_max,
+        "insufficiency": insufficiency,
+    }
+    if by_pap is None and by_grade is None:
         return make_finding(
             "B-CI-1",
             "unknown",
@@ -385,28 +382,106 @@ def _pulmonary_hypertension(data: CandidacyInput) -> Finding:
             ),
             missing=("patient.pulmonary_hypertension", "patient.pap_systolic_mmhg"),
         )
-    if insufficiency is False:
+    if by_pap is not None and by_grade is not None and by_pap != by_grade:
+        verdict = max(
+            _ph_verdict(by_pap, insufficiency),
+            _ph_verdict(by_grade, insufficiency),
+            "unknown",
+            key=_VERDICT_RANK.__getitem__,
+        )
+        if verdict == "not_recommended":
+            return make_finding(
+                "B-CI-1",
+                "not_recommended",
+                "block",
+                gettext_noop(
+                    "Data conflict: pulmonary hypertension grade %(grade)s but PASP %(pap)s mmHg "
+                    "(normal ≤ %(normal)s, severe > %(limit)s mmHg); severe cardiopulmonary "
+                    "insufficiency: %(insufficiency)s. On the more severe reading MSC is not "
+                    "recommended; correct the record."
+                ),
+                params,
+            )
+        return make_finding(
+            "B-CI-1",
+            "unknown",
+            "unknown",
+            gettext_noop(
+                "Data conflict: pulmonary hypertension grade %(grade)s but PASP %(pap)s mmHg "
+                "(normal ≤ %(normal)s, severe > %(limit)s mmHg): correct the grade or the PASP "
+                "before deciding."
+            ),
+            params,
+            missing=("patient.pulmonary_hypertension", "patient.pap_systolic_mmhg"),
+        )
+    category = by_pap or by_grade
+    verdict = _ph_verdict(category, insufficiency)
+    if category == "severe":
+        template = (
+            gettext_noop(
+                "Pulmonary artery systolic pressure %(pap)s mmHg > %(limit)s mmHg (severe "
+                "pulmonary hypertension): MSC not recommended."
+            )
+            if by_pap
+            else gettext_noop(
+                "Severe pulmonary hypertension recorded (PAP %(pap)s): MSC not recommended."
+            )
+        )
+        return make_finding("B-CI-1", "not_recommended", "block", template, params)
+    if category == "mild_moderate":
+        if verdict == "not_recommended":
+            return make_finding(
+                "B-CI-1",
+                "not_recommended",
+                "block",
+                gettext_noop(
+                    "Mild–moderate pulmonary hypertension (grade %(grade)s, PASP %(pap)s mmHg; "
+                    "normal ≤ %(normal)s, severe > %(limit)s mmHg) with severe cardiopulmonary "
+                    "insufficiency: MSC not recommended."
+                ),
+                params,
+            )
+        if verdict == "unknown":
+            return make_finding(
+                "B-CI-1",
+                "unknown",
+                "unknown",
+                gettext_noop(
+                    "Mild–moderate pulmonary hypertension (grade %(grade)s, PASP %(pap)s mmHg): "
+                    "record whether there is severe cardiopulmonary insufficiency (then not "
+                    "recommended)."
+                ),
+                params,
+                missing=("patient.severe_cardiopulmonary_insufficiency",),
+            )
         return make_finding(
             "B-CI-1",
             "allowed",
-            "info",
+            "notice",
             gettext_noop(
-                "PAP %(pap)s mmHg ≤ %(limit)s mmHg and no severe cardiopulmonary insufficiency: "
-                "not a contraindication."
+                "Mild–moderate pulmonary hypertension (grade %(grade)s, PASP %(pap)s mmHg) "
+                "without severe cardiopulmonary insufficiency: not a contraindication."
             ),
-            {"pap": pap, "limit": PAP_SEVERE_ABOVE_MMHG},
+            params,
+        )
+    if insufficiency is True:
+        return make_finding(
+            "B-CI-1",
+            "allowed",
+            "notice",
+            gettext_noop(
+                "No pulmonary hypertension (grade %(grade)s, PASP %(pap)s mmHg); severe "
+                "cardiopulmonary insufficiency is recorded: not a B-CI-1 contraindication, "
+                "weigh it clinically."
+            ),
+            params,
         )
     return make_finding(
         "B-CI-1",
-        "unknown",
-        "unknown",
-        gettext_noop(
-            "PAP %(pap)s mmHg ≤ %(limit)s mmHg, but the pulmonary hypertension grade and "
-            "cardiopulmonary function are not recorded: mild–moderate PH with severe "
-            "cardiopulmonary insufficiency cannot be ruled out."
-        ),
-        {"pap": pap, "limit": PAP_SEVERE_ABOVE_MMHG},
-        missing=("patient.pulmonary_hypertension", "patient.severe_cardiopulmonary_insufficiency"),
+        "allowed",
+        "info",
+        gettext_noop("No pulmonary hypertension (grade %(grade)s, PASP %(pap)s mmHg)."),
+        params,
     )
 
 
@@ -485,14 +560,16 @@ def _tumour(data: CandidacyInput) -> Finding:
     )
 
 
-def assess_candidacy(data: CandidacyInput) -> CandidacyResult:
+def assess_candidacy(
+    data: CandidacyInput, settings: ProtocolSettings = DEFAULT_SETTINGS
+) -> CandidacyResult:
     findings = [
         _indication(data),
         _source(data),
         _infection(data),
         _other_autoimmune(data),
-        _age(data),
-        _pulmonary_hypertension(data),
+        _age(data, settings),
+        _pulmonary_hypertension(data, settings),
         *_pregnancy_lactation(data),
         _tumour(data),
     ]

@@ -42,6 +42,9 @@ from .timeutil import load_zone
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema" / "plan-input.schema.json"
 _MAX_MESSAGE = 300
 _DECIMAL_RE = re.compile(r"^-?[0-9]{1,9}(\.[0-9]{1,6})?$")
+# C-UNIT-1: the physiological range of a platelet count, the same as the screening
+# engine's (screening/engine/units.py PLAUSIBLE_VALUE; a test holds them equal).
+PLATELETS_PLAUSIBLE_10E9_PER_L = (Decimal(1), Decimal(2000))
 _YEAR_MIN, _YEAR_MAX = 1900, 2200  # keeps every date arithmetic far from datetime's limits
 
 
@@ -153,6 +156,9 @@ def _message(error) -> str:
         return f"must be {_BOUND_WORDS[validator]} {expected}, not {_json_text(instance)}"
     if validator in ("enum", "const"):
         return f"is not one of the allowed values: {_json_text(instance)}"
+    if validator == "maxLength" and isinstance(instance, str):
+        # Issue 16: the length, not the text (a 1 MB string would fill the message).
+        return f"must be at most {expected} characters, not {len(instance)}"
     if validator in ("minLength", "maxLength", "minItems", "maxItems", "pattern"):
         return f"{_json_text(instance)} does not match the expected format ({validator} {expected})"
     return error.message
@@ -367,7 +373,15 @@ def _parse(doc: Any) -> tuple[PlanInput | None, list[FieldError]]:
     involvement = OrganInvolvement(
         **{
             name: r.boolean(involvement_doc, name, "patient.involvement")
-            for name in ("renal", "haematological", "pulmonary", "skin", "cns", "cardiac")
+            for name in (
+                "renal",
+                "haematological",
+                "pulmonary",
+                "skin",
+                "cns",
+                "cardiac",
+                "hepatic",
+            )
         }
     )
     names_doc = patient_doc.get("other_autoimmune_names")
@@ -387,6 +401,18 @@ def _parse(doc: Any) -> tuple[PlanInput | None, list[FieldError]]:
             high=Decimal(5000),
             unit=" × 10⁹/L",
         )
+        if value is not None and not (
+            PLATELETS_PLAUSIBLE_10E9_PER_L[0] <= value <= PLATELETS_PLAUSIBLE_10E9_PER_L[1]
+        ):
+            # C-UNIT-1: an implausible count (150000 read as × 10⁹/L: a /µL number) is an
+            # error, never a planning input.
+            low, high = PLATELETS_PLAUSIBLE_10E9_PER_L
+            r.error(
+                "patient.platelets.value_10e9_per_l",
+                f"{value} × 10⁹/L is not plausible for platelets (plausible: {low}–{high}"
+                " × 10⁹/L): check the value and its unit (C-UNIT-1)",
+            )
+            value = None
         measured = r.date(platelets_doc, "date", "patient.platelets", required=True)
         if platelets_doc.get("value_10e9_per_l") is None:
             r.error("patient.platelets.value_10e9_per_l", "is required (or set platelets to null)")
@@ -511,6 +537,10 @@ def _parse(doc: Any) -> tuple[PlanInput | None, list[FieldError]]:
             antiplatelet_doc, "drug", "order.antiplatelet", ("aspirin", "clopidogrel")
         ),
         antiplatelet_dose_mg=dose_mg,
+        antiplatelet_below_floor_override=r.boolean(
+            antiplatelet_doc, "below_floor_override", "order.antiplatelet"
+        )
+        is True,
         cyclophosphamide_preconditioning=r.boolean(
             order_doc, "cyclophosphamide_preconditioning", o
         ),

@@ -27,6 +27,11 @@ CELLS_PER_KG_MAX = 2_000_000
 # maximum and this, a pharmacist verifies only with a two-physician override (C-VERIFY-1).
 CELLS_PER_KG_HARD_MAX = 5_000_000
 INTRATHECAL_CELLS = 1_000_000  # B-ROUTE-2, §3.5
+# B-DOSE-1: a weight outside these is probably a typo (issue 19): a warning, not a refusal.
+# Strictly above the high value; strictly below the low value, for adults only.
+WEIGHT_PLAUSIBLE_MAX_KG = Decimal(200)
+WEIGHT_PLAUSIBLE_ADULT_MIN_KG = Decimal(20)
+ADULT_FROM_YEARS = 18
 CONSCIOUSNESS_STATES = ("clear", "impaired")
 
 
@@ -76,6 +81,7 @@ def dose_check(
     ordered_cells: int | None = None,
     settings: ProtocolSettings = DEFAULT_SETTINGS,
     certified_cells: int | None = None,
+    age_years: int | None = None,
 ) -> DoseResult:
     """B-DOSE-1 range check of ``ordered_cells`` for ``weight`` on ``infusion_date``, and
     the C-DOSE-1 refusals: above 5 × 10⁶/kg, or above the product certificate's measured
@@ -114,7 +120,23 @@ def dose_check(
                 },
             )
         )
-    elif age_days < 0:
+    if kg > WEIGHT_PLAUSIBLE_MAX_KG or (
+        kg < WEIGHT_PLAUSIBLE_ADULT_MIN_KG and (age_years is None or age_years >= ADULT_FROM_YEARS)
+    ):
+        findings.append(
+            make_finding(
+                "B-DOSE-1",
+                "implausible_weight",
+                "warning",
+                gettext_noop(
+                    "Body weight %(kg)s kg is implausible (an adult weighs %(low)s–%(high)s kg): "
+                    "check the weight before the dose is calculated from it."
+                ),
+                {"kg": kg, "low": WEIGHT_PLAUSIBLE_ADULT_MIN_KG, "high": WEIGHT_PLAUSIBLE_MAX_KG},
+                requires_acknowledgement=True,
+            )
+        )
+    if not stale and age_days < 0:
         findings.append(
             make_finding(
                 "B-DOSE-1",
@@ -263,7 +285,14 @@ class RouteResult(Serializable):
     findings: tuple[Finding, ...]
 
 
-def route_plan(cns_involvement: bool | None, consciousness: str | None) -> RouteResult:
+def route_plan(
+    cns_involvement: bool | None,
+    consciousness: str | None,
+    sle_severity: str | None = None,
+) -> RouteResult:
+    """B-ROUTE-1 and B-ROUTE-2. Intrathecal MSC is for severe (重症) SLE with CNS
+    involvement (§3.5, issue 19): moderate SLE with CNS involvement gets the IV infusion
+    only; severity not recorded leaves the intrathecal decision unknown."""
     if consciousness is not None and consciousness not in CONSCIOUSNESS_STATES:
         raise ValueError(
             f"consciousness must be one of {CONSCIOUSNESS_STATES}, got {consciousness!r}"
@@ -277,7 +306,35 @@ def route_plan(cns_involvement: bool | None, consciousness: str | None) -> Route
         )
     ]
     cells = None
-    if cns_involvement is True:
+    if cns_involvement is True and sle_severity in ("mild", "moderate"):
+        status = "not_indicated"
+        findings.append(
+            make_finding(
+                "B-ROUTE-2",
+                "not_indicated",
+                "info",
+                gettext_noop(
+                    "CNS involvement in %(severity)s SLE: intrathecal MSC is for severe SLE with "
+                    "CNS involvement only; intravenous infusion only."
+                ),
+                {"severity": sle_severity},
+            )
+        )
+    elif cns_involvement is True and sle_severity != "severe":
+        status = "unknown"
+        findings.append(
+            make_finding(
+                "B-ROUTE-2",
+                "unknown",
+                "unknown",
+                gettext_noop(
+                    "CNS involvement: record the SLE severity to decide on intrathecal MSC "
+                    "(severe SLE only)."
+                ),
+                missing=("patient.sle.severity",),
+            )
+        )
+    elif cns_involvement is True:
         if consciousness == "clear":
             status, cells = "indicated", INTRATHECAL_CELLS
             findings.append(
@@ -286,7 +343,8 @@ def route_plan(cns_involvement: bool | None, consciousness: str | None) -> Route
                     "indicated",
                     "notice",
                     gettext_noop(
-                        "CNS involvement with clear consciousness: add intrathecal injection of "
+                        "Severe SLE with CNS involvement and clear consciousness: add intrathecal "
+                        "injection of "
                         "%(cells_e6)s × 10⁶ MSC with the intravenous infusion."
                     ),
                     {"cells_e6": _e6(INTRATHECAL_CELLS)},

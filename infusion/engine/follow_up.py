@@ -6,13 +6,15 @@ The consensus names what to follow and when effects appear, not a calendar. Our 
 - B-FU-2 blood count at D + 7 (window D + 5 … D + 9): cytopenia responds within ~1 week;
 - B-FU-2 blood count, liver and renal function, 24 h urine protein at 1 and 3 months
   (window ± 7 days): proteinuria and renal function respond within 1–3 months;
-- B-FU-2 ultrasound of the involved organs at 6 months (± 14 days) with renal or
-  haematological involvement;
+- B-FU-2 ultrasound of the involved organs, and blood count, liver and renal function and
+  24 h urine protein again, at 6 months (± 14 days) with haematological, renal or hepatic
+  involvement (issue 19: hepatic involvement is recorded; liver function is in the 1- and
+  3-month labs of every patient);
 - B-FU-1 SLEDAI, BILAG, physician global assessment, organ function, autoantibody
   titres, complement and Treg cells at ``settings.assessment_months`` (default 1, 3, 6,
   12 months; window ± 7 days up to 3 months, ± 14 days after);
 - B-FU-3 echocardiogram and chest CT at 6 months (window 6 … 7 months) with cardiac or
-  pulmonary involvement or pulmonary hypertension;
+  pulmonary involvement or pulmonary hypertension (a grade, or a PASP above normal);
 - B-FU-3 repeat renal biopsy between 6 and 12 months with renal involvement (lupus
   nephritis);
 - B-FU-4 maintenance review at the 3-month visit: low-dose glucocorticoid plus a tapering
@@ -82,6 +84,7 @@ def follow_up_plan(
     involvement: OrganInvolvement,
     *,
     pulmonary_hypertension: str | None = None,
+    pasp_elevated: bool = False,
     settings: ProtocolSettings = DEFAULT_SETTINGS,
 ) -> tuple[FollowUpItem, ...]:
     d = infusion_date
@@ -144,21 +147,40 @@ def follow_up_plan(
         )
     )
     six = add_months(d, 6)
-    if involvement.renal is True or involvement.haematological is True:
+    organs = involvement.involved("haematological", "renal", "hepatic")
+    if organs:
         items.append(
             _item(
                 "organ_ultrasound_month_6",
                 "B-FU-2",
-                gettext_noop("Ultrasound of the involved organs"),
+                gettext_noop("Ultrasound of the involved organs (%(organs)s)"),
                 six,
                 six - timedelta(days=14),
                 six + timedelta(days=14),
+                {"organs": ", ".join(organs)},
+            )
+        )
+        # §4.2 "定期复查": regularly, not only in the first 3 months; the 6-month labs go
+        # with the 6-month ultrasound (our schedule; the source gives no calendar).
+        items.append(
+            _item(
+                "labs_month_6",
+                "B-FU-2",
+                gettext_noop(
+                    "Month 6: blood count, liver and renal function, 24 h urine protein "
+                    "(%(organs)s involvement)"
+                ),
+                six,
+                six - timedelta(days=14),
+                six + timedelta(days=14),
+                {"organs": ", ".join(organs)},
             )
         )
     cardiopulmonary = (
         involvement.cardiac is True
         or involvement.pulmonary is True
         or pulmonary_hypertension in ("mild", "moderate", "severe")
+        or pasp_elevated
     )
     if cardiopulmonary:
         items.append(

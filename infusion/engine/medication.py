@@ -5,8 +5,9 @@ and monitoring during the infusion (B-ADM-5).
 Antiplatelet course: aspirin or clopidogrel 75–100 mg once daily from the calendar day
 before the infusion day (ward time zone) for ``antiplatelet_course_days`` (14) days:
 ``last_day = first_day + 13``. Patients on long-term antiplatelet prophylaxis get no new
-course. A bleeding tendency (history, or platelets below the ward's threshold) gives a
-caution that must be acknowledged; so does an unknown or stale platelet count and an
+course. Below the ward's hard floor (default 20 × 10⁹/L) no course is planned unless a
+second physician co-signs (C-OVR-1). A bleeding tendency (history, or platelets below the
+ward's threshold, default 50) gives a caution that must be acknowledged; so does an unknown or stale platelet count and an
 unrecorded bleeding history (choice: the consensus says "caution", we refuse to pass
 silently).
 
@@ -87,13 +88,15 @@ class PlateletCount(Serializable):
 
 @dataclass(frozen=True)
 class AntiplateletPlan(Serializable):
-    status: str  # course | not_needed | error | incomplete
+    status: str  # course | not_needed | withheld | error | incomplete
     drug: str | None
     dose_mg: Decimal | None
     first_day: date | None
     last_day: date | None
     days: int
     findings: tuple[Finding, ...]
+    # B-AP-1 ward hard floor (issue 19): the latest platelet count is below it.
+    below_floor: bool = False
 
     @property
     def requires_acknowledgement(self) -> bool:
@@ -113,7 +116,13 @@ def antiplatelet_course(
     bleeding_history: bool | None,
     platelets: PlateletCount | None,
     settings: ProtocolSettings = DEFAULT_SETTINGS,
+    below_floor_override: bool = False,
 ) -> AntiplateletPlan:
+    """B-AP-1. Below the ward's hard floor (``antiplatelet_platelet_floor_10e9_per_l``,
+    default 20 × 10⁹/L) the course is not planned ("withheld"), whatever the count's age,
+    unless ``below_floor_override``: the physician asks for it with a reason and a second
+    physician's signature (C-OVR-1, enforced by the service). From the floor up to the
+    bleeding threshold (50) the course is planned with a caution to acknowledge."""
     require_aware(infusion_start, "infusion_start")
     infusion_day = local_date(infusion_start, ward_zone)
     first_day = infusion_day - timedelta(days=1)
@@ -141,9 +150,56 @@ def antiplatelet_course(
             ),
         )
 
+    floor = settings.antiplatelet_platelet_floor_10e9_per_l
+    below_floor = platelets is not None and platelets.value_10e9_per_l < floor
+    floor_params = (
+        {"value": platelets.value_10e9_per_l, "date": platelets.measured_on, "floor": floor}
+        if below_floor
+        else {}
+    )
+    if below_floor and not below_floor_override:
+        return AntiplateletPlan(
+            status="withheld",
+            drug=None,
+            dose_mg=None,
+            first_day=None,
+            last_day=None,
+            days=0,
+            findings=(
+                make_finding(
+                    "B-AP-1",
+                    "withheld",
+                    "warning",
+                    gettext_noop(
+                        "Platelets %(value)s × 10⁹/L on %(date)s < %(floor)s × 10⁹/L (ward floor): "
+                        "no antiplatelet course is planned; it may be given only with a reason "
+                        "and a second physician's signature (C-OVR-1)."
+                    ),
+                    floor_params,
+                    requires_acknowledgement=True,
+                ),
+            ),
+            below_floor=True,
+        )
+
     if isinstance(dose_mg, int) and not isinstance(dose_mg, bool):
         dose_mg = Decimal(dose_mg)
     findings: list[Finding] = []
+    if below_floor:
+        findings.append(
+            make_finding(
+                "B-AP-1",
+                "below_floor_override",
+                "warning",
+                gettext_noop(
+                    "Platelets %(value)s × 10⁹/L on %(date)s < %(floor)s × 10⁹/L (ward floor): "
+                    "the course is planned only with a reason and a second physician's "
+                    "signature (C-OVR-1)."
+                ),
+                floor_params,
+                requires_acknowledgement=True,
+            )
+        )
     status = "course"
     if drug is None:
         status = "incomplete"
@@ -229,6 +285,7 @@ def antiplatelet_course(
         last_day=last_day,
         days=days,
         findings=tuple(findings),
+        below_floor=below_floor,
     )
 
 

@@ -22,7 +22,13 @@ from fractions import Fraction
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from .candidacy import CandidacyInput, CandidacyResult, OrganInvolvement, assess_candidacy
+from .candidacy import (
+    CandidacyInput,
+    CandidacyResult,
+    OrganInvolvement,
+    assess_candidacy,
+    pasp_category,
+)
 from .cold_chain import ColdChainCheck, check_infusion_window, check_out_of_fridge
 from .dose import BodyWeight, DoseResult, RouteResult, dose_check, route_plan
 from .findings import SEVERITY_RANK, Finding, Serializable, format_datetime, format_param
@@ -97,6 +103,8 @@ class OrderInput:
     drop_factor_gtt_per_ml: int | None = None
     antiplatelet_drug: str | None = None
     antiplatelet_dose_mg: Decimal | None = None
+    # B-AP-1 / C-OVR-1: give the course although the platelets are below the ward floor.
+    antiplatelet_below_floor_override: bool = False
     cyclophosphamide_preconditioning: bool | None = None
     out_of_fridge_at: datetime | None = None
     actual_infusion_end: datetime | None = None
@@ -314,7 +322,8 @@ def build_plan(inputs: PlanInput, settings: ProtocolSettings = DEFAULT_SETTINGS)
             lactating=patient.lactating,
             tumour=patient.tumour,
             sex=patient.sex,
-        )
+        ),
+        settings,
     )
     dose = dose_check(
         patient.weight,
@@ -322,8 +331,9 @@ def build_plan(inputs: PlanInput, settings: ProtocolSettings = DEFAULT_SETTINGS)
         order.dose_cells,
         settings,
         certified_cells=product.certificate.cell_count_measured,
+        age_years=age,
     )
-    route = route_plan(patient.involvement.cns, patient.consciousness)
+    route = route_plan(patient.involvement.cns, patient.consciousness, patient.sle_severity)
     release = release_check(product.certificate)
     rates = rate_plan(product.suspension_volume_ml, order.drop_factor_gtt_per_ml, settings)
     planned_end = (
@@ -349,6 +359,7 @@ def build_plan(inputs: PlanInput, settings: ProtocolSettings = DEFAULT_SETTINGS)
         bleeding_history=patient.bleeding_history,
         platelets=patient.platelets,
         settings=settings,
+        below_floor_override=order.antiplatelet_below_floor_override,
     )
     cyc = cyclophosphamide_hold(
         actual_end,
@@ -361,6 +372,8 @@ def build_plan(inputs: PlanInput, settings: ProtocolSettings = DEFAULT_SETTINGS)
         infusion_date,
         patient.involvement,
         pulmonary_hypertension=patient.pulmonary_hypertension,
+        pasp_elevated=pasp_category(patient.pap_systolic_mmhg, settings.pasp_normal_max_mmhg)
+        in ("mild_moderate", "severe"),
         settings=settings,
     )
     repeat = (

@@ -22,6 +22,18 @@ class ProtocolSettings(Serializable):
     # B-AP-1 (§3.8) says only "caution with bleeding tendency". The platelet threshold
     # that counts as a bleeding tendency is the WARD's choice, not the consensus's.
     bleeding_platelet_threshold_10e9_per_l: Decimal = Decimal(50)
+    # B-AP-1: below this ward hard floor the antiplatelet course is not planned at all
+    # (unless overridden per C-OVR-1); between the floor and the bleeding threshold it is
+    # planned with a caution. The ward's choice (issue 19 default 20 × 10⁹/L); the
+    # consensus says only "caution with bleeding tendency".
+    antiplatelet_platelet_floor_10e9_per_l: Decimal = Decimal(20)
+    # B-IND-5 (§3.12②) names "older adults" (老年患者) without an age; the usual Chinese
+    # definition of 老年人 is ≥ 60 years. The ward may choose another age.
+    older_adult_from_years: int = 60
+    # B-CI-1 (§3.12③): the source grades only severe PH (> 70 mmHg). A PASP above this
+    # upper limit of normal and ≤ 70 mmHg is read as mild–moderate PH (the usual Chinese
+    # echo grading); the limit is the ward's (default 35 mmHg).
+    pasp_normal_max_mmhg: Decimal = Decimal(35)
     # Platelet counts older than this (days before the infusion day) count as unknown.
     # The ward's choice; the consensus is silent.
     platelet_max_age_days: int = 7
@@ -63,6 +75,23 @@ class ProtocolSettings(Serializable):
         if not isinstance(threshold, Decimal) or not threshold.is_finite() or threshold < 0:
             raise ProtocolSettingsError(
                 f"bleeding_platelet_threshold_10e9_per_l must be a finite Decimal ≥ 0, got {threshold!r}"
+            )
+        floor = self.antiplatelet_platelet_floor_10e9_per_l
+        if (
+            not isinstance(floor, Decimal)
+            or not floor.is_finite()
+            or floor < 0
+            or (threshold.is_finite() and floor > threshold)
+        ):
+            raise ProtocolSettingsError(
+                "antiplatelet_platelet_floor_10e9_per_l must be a finite Decimal between 0 and "
+                f"the bleeding threshold {threshold}, got {floor!r}"
+            )
+        check_int("older_adult_from_years", 50, 90)
+        normal = self.pasp_normal_max_mmhg
+        if not isinstance(normal, Decimal) or not normal.is_finite() or not 20 <= normal < 70:
+            raise ProtocolSettingsError(
+                f"pasp_normal_max_mmhg must be a Decimal in 20..70 (exclusive), got {normal!r}"
             )
         check_int("platelet_max_age_days", 0, 365)
         check_int("default_drop_factor_gtt_per_ml", 1, 100)

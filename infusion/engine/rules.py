@@ -57,7 +57,8 @@ RECOMMENDATIONS: dict[str, Recommendation] = {
             "R8",
             "2B",
             gettext_noop(
-                "SLE with infection may be treated with MSC while the infection is controlled."
+                "SLE with infection may be treated with MSC while the infection is being "
+                "actively treated."
             ),
         ),
         Recommendation(
@@ -68,7 +69,10 @@ RECOMMENDATIONS: dict[str, Recommendation] = {
         Recommendation(
             "R10",
             "2B",
-            gettext_noop("If the first MSC treatment was effective, repeat it after a relapse."),
+            gettext_noop(
+                "If the first MSC treatment was effective, the infusion may be repeated after a "
+                "relapse."
+            ),
         ),
     )
 }

@@ -22,7 +22,8 @@ docs/notes/infusion.md):
   override (B-CYC-1, C-CYC-2);
 - failed, overridable: a dose outside (1–2) × 10⁶/kg (C-DOSE-1), no dexamethasone order
   (B-PREMED-1), no antiplatelet course for a patient not on long-term antiplatelets
-  (B-AP-1), a product not re-tested by a third party (B-SITE-1), a candidacy that is not
+  (B-AP-1), an antiplatelet course ordered although the platelets are below the ward's
+  floor (B-AP-1, C-OVR-1), a product not re-tested by a third party (B-SITE-1), a candidacy that is not
   recommended or incomplete, or a repeat infusion the engine does not find eligible
   (C-OVR-1: the override recorded when the episode was opened).
 """
@@ -91,6 +92,8 @@ class VerificationInput(Serializable):
     consent_by: str | None = None  # "patient" | "relative"
     consent_version: str | None = None
     display_zone: tzinfo | None = None  # times in reasons are shown in this zone
+    # B-AP-1 (issue 19): the plan found the platelets below the ward's hard floor.
+    antiplatelet_below_floor: bool = False
 
 
 def _when(value: datetime, zone: tzinfo | None) -> str:
@@ -415,9 +418,14 @@ def _premedication(data: VerificationInput) -> VerificationCheck:
     )
 
 
-def _antiplatelet(data: VerificationInput) -> VerificationCheck:
+def antiplatelet_check(
+    *, long_term: bool, has_antiplatelet: bool, below_floor: bool = False
+) -> VerificationCheck:
+    """B-AP-1 for C-VERIFY-1. Below the ward's platelet floor no course is the plan (passed);
+    a course ordered anyway proceeds only with a reason and a second physician's signature
+    (C-OVR-1), recorded when the episode is opened or changed, or on the episode page."""
     label = CHECK_LABELS["antiplatelet"]
-    if data.long_term_antiplatelet:
+    if long_term:
         return _check(
             "antiplatelet",
             ("B-AP-1",),
@@ -425,7 +433,30 @@ def _antiplatelet(data: VerificationInput) -> VerificationCheck:
             label,
             gettext_noop("Long-term antiplatelet user."),
         )
-    if data.has_antiplatelet:
+    if below_floor:
+        values = {"below_floor": True, "ordered": has_antiplatelet}
+        if has_antiplatelet:
+            return _check(
+                "antiplatelet",
+                ("B-AP-1", "C-OVR-1"),
+                FAILED,
+                label,
+                gettext_noop(
+                    "Antiplatelet course ordered although the platelets are below the ward "
+                    "floor (B-AP-1): proceeds only with a reason and a second physician's "
+                    "signature (C-OVR-1)."
+                ),
+                values=values,
+            )
+        return _check(
+            "antiplatelet",
+            ("B-AP-1",),
+            PASSED,
+            label,
+            gettext_noop("Not planned: platelets below the ward floor (B-AP-1)."),
+            values=values,
+        )
+    if has_antiplatelet:
         return _check("antiplatelet", ("B-AP-1",), PASSED, label, gettext_noop("Ordered."))
     return _check(
         "antiplatelet",
@@ -433,6 +464,14 @@ def _antiplatelet(data: VerificationInput) -> VerificationCheck:
         FAILED,
         label,
         gettext_noop("No antiplatelet course (B-AP-1, R7 2C): proceeds only with an override."),
+    )
+
+
+def _antiplatelet(data: VerificationInput) -> VerificationCheck:
+    return antiplatelet_check(
+        long_term=data.long_term_antiplatelet,
+        has_antiplatelet=data.has_antiplatelet,
+        below_floor=data.antiplatelet_below_floor,
     )
 
 

@@ -10,7 +10,9 @@ from django.utils.timezone import template_localtime
 from django.utils.translation import get_language, gettext_lazy, override
 from django.utils.translation import gettext as _
 
+from core.clinical_time import plausible_year
 from core.html import esc as _e
+from core.templatetags.ward_time import implausible
 from infusion.engine import RULES
 from infusion.planning import DRUG_LABELS, ROUTE_LABELS, UNIT_LABELS
 
@@ -214,6 +216,8 @@ def _when(value, pattern):
     """``|when`` for a row's dates and times: in the ward's time zone; None draws nothing."""
     if value is None:
         return ""
+    if not plausible_year(value):  # issue 16: stored before the input boundary
+        return implausible(value)
     if isinstance(value, datetime):
         value = template_localtime(value)
     return value.strftime(pattern)

@@ -127,7 +127,8 @@ def bvas_active(counts: BvasCounts, *, major_min: int = 1, other_min: int = 3) -
 
 
 def bvas_relapse_dates(
-    assessments: Sequence[tuple[date, BvasCounts]],
+    assessments: Sequence[tuple[date, BvasCounts]]
+    | Sequence[tuple[date, BvasCounts, Sequence[BvasItem]]],
     *,
     major_min: int = 1,
     other_min: int = 3,
@@ -137,23 +138,44 @@ def bvas_relapse_dates(
     """Dates of relapses by the A-AAV-4 definition, from assessments after the response.
 
     A relapse is the appearance of ≥ 1 major item or ≥ 3 other items (items flagged new
-    or worse at that assessment), or of 1–2 new items at two consecutive assessments;
-    in the latter case it is dated at the second assessment, when the definition is
-    first fulfilled. Persistent items do not make a new relapse, so a relapse is dated
-    when it began, not at every later assessment while it lasts. ``assessments`` must
-    be in date order.
+    or worse at that assessment), or of 1–2 new items at two consecutive assessments.
+    In the latter case the items that appeared at the first assessment are still there
+    at the second: at the second assessment the items scored new **or persistent**
+    count (≥ ``new_min``, no upper limit: more activity cannot undo a relapse), and the
+    relapse is dated at the second assessment, when the definition is first fulfilled.
+    When the items are given (third element), a persistent item counts at the second
+    assessment only if it was new at the first (an item persistent since before is not
+    part of this relapse); with counts alone every persistent item counts.
+
+    Persistent items alone do not make a new relapse (nor do items persisting from a
+    relapse dated at the previous assessment), so a relapse is dated when it began, not
+    at every later assessment while it lasts. ``assessments`` must be in
+    date order.
     """
     dates: list[date] = []
-    previous_has_few_new = False
-    for on, counts in assessments:
+    previous_new: set[str] | None = None  # items new at the previous assessment
+    previous_has_few_new = previous_relapse = False
+    for assessment in assessments:
+        on, counts = assessment[0], assessment[1]
+        items = assessment[2] if len(assessment) > 2 else None  # type: ignore[misc]
+        if items is None:
+            continued = counts.major + counts.other
+            new_names = None
+        else:
+            new_names = {i.item for i in items if i.new}
+            continued = sum(
+                1 for i in items if i.new or (previous_new is not None and i.item in previous_new)
+            )
         has_few_new = new_min <= counts.new <= new_max
-        if (
-            counts.new_major >= major_min
-            or counts.new_other >= other_min
-            or (has_few_new and previous_has_few_new)
-        ):
+        # Items persisting from a relapse already dated at the previous assessment are
+        # that relapse going on, not a new one: only new items re-date it.
+        confirmed = previous_has_few_new and (
+            has_few_new or (not previous_relapse and continued >= new_min)
+        )
+        relapse = counts.new_major >= major_min or counts.new_other >= other_min or confirmed
+        if relapse:
             dates.append(on)
-        previous_has_few_new = has_few_new
+        previous_has_few_new, previous_relapse, previous_new = has_few_new, relapse, new_names
     return dates
 
 

@@ -10,6 +10,7 @@ from .protocols import PROTOCOLS, NoProtocolError, Protocol, get_protocol, proto
 from .results import CriterionResult, Evaluation, MissingItem, Overall, Status
 from .rules import INDICATION_RULES, RULE_FUNCTIONS, RULES, rules_for
 from .rules._checks import Check, Ctx
+from .units import lab_problems
 from .validation import FieldError, ValidationErrors, parse_facts
 
 
@@ -43,6 +44,11 @@ def evaluate(
         protocol = get_protocol(protocol)  # an unknown version is a programming error
     if isinstance(doc_or_facts, Facts):
         facts = doc_or_facts
+        # C-UNIT-1: typed facts skip validation, but never an implausible or
+        # unreconcilable lab: that is an error, not a verdict.
+        errors = lab_errors(facts)
+        if errors:
+            raise ValidationErrors(errors)
     else:
         facts = parse_facts(doc_or_facts, protocol=protocol)
     chosen = resolve_protocol(facts, protocol)
@@ -69,6 +75,15 @@ def evaluate(
         unknown=unknown,
         missing=tuple(item for r in results for item in r.missing),
     )
+
+
+def lab_errors(facts: Facts) -> list[FieldError]:
+    """C-UNIT-1 field errors for the labs of typed facts (``units.lab_problems``)."""
+    return [
+        FieldError(f"labs.{analyte}.{part}", message)
+        for analyte, lab in facts.labs.items()
+        for part, message in lab_problems(analyte, lab.value, lab.unit, lab.uln, lab.uln_unit)
+    ]
 
 
 _PLANS = {

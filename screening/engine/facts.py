@@ -46,8 +46,11 @@ class LabValue:
     value: Decimal
     unit: str  # canonical spelling (units.py)
     date: date
-    uln: Decimal | None = None  # same unit as value
+    uln: Decimal | None = None  # in uln_unit
     lab: str | None = None
+    # C-UNIT-1: the ULN's own unit (canonical spelling); None: the value's unit (documents
+    # written before ULNs carried a unit). Ctx.lab_uln converts it to the value's unit.
+    uln_unit: str | None = None
 
 
 @dataclass(slots=True)
@@ -261,12 +264,18 @@ def _lab(analyte: str, obj: Any) -> LabValue | None:
     if not obj:
         return None
     uln = obj.get("uln")
+    uln_unit = obj.get("uln_unit")
     return LabValue(
         value=to_decimal(obj["value"]),
         unit=normalise_unit(analyte, obj["unit"], field=f"labs.{analyte}.unit"),
         date=_iso(obj["date"]),
         uln=to_decimal(uln) if uln is not None else None,
         lab=obj.get("lab"),
+        uln_unit=(
+            normalise_unit(analyte, uln_unit, field=f"labs.{analyte}.uln_unit")
+            if uln is not None and uln_unit is not None
+            else None
+        ),
     )
 
 

@@ -3,7 +3,9 @@
 Every English message template in the engine is wrapped in ``gettext_noop`` so that
 Django's ``makemessages`` extracts it; the engine itself never translates. A message is a
 template plus string parameters. Parameters whose name is ``label`` or ends in ``_label``
-are themselves msgids (analyte names, yes/no) and are translated too by ``render``.
+are themselves msgids (analyte names, yes/no) and are translated too by ``render``; so
+is each name of a list parameter (``drugs``, ``*_drugs``, ``*_labels``: msgids joined
+with ", ").
 """
 
 from __future__ import annotations
@@ -26,6 +28,25 @@ def _identity(s: str) -> str:
 
 def is_translatable_param(name: str) -> bool:
     return name == "label" or name.endswith("_label")
+
+
+# Issue 18: a parameter naming several drugs ("drugs": "azathioprine, mycophenolate
+# mofetil") is a list of msgids joined with LIST_SEPARATOR; each is translated on display.
+LIST_SEPARATOR = ", "
+
+
+def is_translatable_list_param(name: str) -> bool:
+    return name == "drugs" or name.endswith(("_drugs", "_labels"))
+
+
+def _translated(name: str, value: str, gettext: Callable[[str], str]) -> str:
+    if not value:
+        return value
+    if is_translatable_param(name):
+        return gettext(value)
+    if is_translatable_list_param(name):
+        return LIST_SEPARATOR.join(gettext(item) for item in value.split(LIST_SEPARATOR))
+    return value
 
 
 def _decimal_text(value: Decimal) -> str:
@@ -90,10 +111,7 @@ def render(message: Message | Mapping, gettext: Callable[[str], str] = _identity
         template, params = message.template, message.params
     else:  # the to_dict() form
         template, params = message["template"], message["params"]
-    translated = {
-        key: gettext(value) if is_translatable_param(key) and value else value
-        for key, value in params.items()
-    }
+    translated = {key: _translated(key, value, gettext) for key, value in params.items()}
     return gettext(template).format_map(translated)
 
 

@@ -85,7 +85,10 @@ class Windows:
     ssc_activity: Period = Period(6, "months")  # A-SSC-4: within the past 6 months
     aav_treatment: Period = Period(3, "months")  # A-AAV-4: ≥ 3 months GC + IS
     aav_relapse: Period = Period(12, "weeks")  # A-AAV-4: relapse within 12 weeks
-    refractory_treatment: Period = Period(3, "months")  # A-REF-1: ≥ 3 months
+    # A-REF-1: the combination given together for ≥ 3 calendar months: a shared course
+    # from S to E (both days given) counts when S + 3 months ≤ E (Period.spans), e.g.
+    # 2025-03-01 to 2025-06-01; the day of month is clamped (2024-11-30 + 3 = 2025-02-28).
+    refractory_treatment: Period = Period(3, "months")
 
 
 def _frozen(mapping: Mapping) -> Mapping:
@@ -104,6 +107,34 @@ SLE_DOSE_CEILINGS_1_0 = _frozen(
 )
 
 
+# "During screening" (A-GEN-4, A-SLE-2/3, A-AAV-3, A-SS-2/3, labs): the protocol's window
+# is the most a ward may use; a ward may shorten it (SCREENING_WINDOW_DAYS), never
+# lengthen it: at 365 days a year-old pregnancy test would count as "during screening".
+MAX_SCREENING_WINDOW_DAYS = 28
+
+# A-REF-1 biologics setting (see Protocol.refractory_biologics).
+BIOLOGICS_PER_INDICATION = "per_indication"
+BIOLOGICS_ALL = "all"
+BIOLOGICS_NONE = "none"
+REFRACTORY_BIOLOGICS_CHOICES = (BIOLOGICS_PER_INDICATION, BIOLOGICS_ALL, BIOLOGICS_NONE)
+
+# The biologics each indication's block of the source names. SLE (A-SLE-4): "biologics
+# (rituximab, belimumab, tacept)" among the standard treatment, beside "other
+# immunosuppressants or immunomodulators"; dcSSc (A-SSC-3): "rituximab, belimumab,
+# tacrolizumab" among the immunosuppressive/regulatory drugs; AAV (A-AAV-4):
+# "cyclophosphamide, rituximab, …". IIM and SS name no drug list of their own, so the
+# A-REF-1 sentence's list (no biologic) applies to them.
+INDICATION_BIOLOGICS_1_0 = _frozen(
+    {
+        "SLE": frozenset({"rituximab", "belimumab", "telitacicept"}),
+        "dcSSc": frozenset({"rituximab", "belimumab", "tocilizumab"}),
+        "AAV": frozenset({"rituximab"}),
+        "IIM": frozenset(),
+        "SS": frozenset(),
+    }
+)
+
+
 @dataclass(frozen=True)
 class Protocol:
     version: str
@@ -116,11 +147,37 @@ class Protocol:
     sle_dose_ceilings: Mapping[str, DoseCeiling] = field(
         default_factory=lambda: SLE_DOSE_CEILINGS_1_0
     )
-    # "Immunosuppressant/immunomodulator" for A-SSC-3 (besides cyclophosphamide),
-    # A-AAV-4 and A-REF-1.
+    # "Immunosuppressant/immunomodulator" for A-SSC-3 (besides cyclophosphamide) and
+    # A-AAV-4.
     ssc_immunosuppressants: frozenset[str] = (IMMUNOSUPPRESSANTS | BIOLOGICS) - {"cyclophosphamide"}
     aav_immunosuppressants: frozenset[str] = IMMUNOSUPPRESSANTS | BIOLOGICS
-    refractory_immunosuppressants: frozenset[str] = IMMUNOSUPPRESSANTS | BIOLOGICS
+    # A-REF-1: the conventional immunosuppressants always count. Whether a biologic
+    # counts is unsettled in the source (its A-REF-1 sentence names azathioprine,
+    # methotrexate, MMF "etc."), so it is this setting, named in every A-REF-1 reason:
+    # BIOLOGICS_PER_INDICATION (the biologics the indication's own block names, from
+    # ``indication_biologics``), BIOLOGICS_ALL or BIOLOGICS_NONE.
+    refractory_immunosuppressants: frozenset[str] = IMMUNOSUPPRESSANTS
+    refractory_biologics: str = BIOLOGICS_PER_INDICATION
+    indication_biologics: Mapping[str, frozenset[str]] = field(
+        default_factory=lambda: INDICATION_BIOLOGICS_1_0
+    )
+
+    def __post_init__(self) -> None:
+        if self.refractory_biologics not in REFRACTORY_BIOLOGICS_CHOICES:
+            raise ValueError(f"refractory_biologics={self.refractory_biologics!r}")
+        if not 1 <= self.screening_window_days <= MAX_SCREENING_WINDOW_DAYS:
+            raise ValueError(
+                f"screening_window_days={self.screening_window_days} is outside"
+                f" 1..{MAX_SCREENING_WINDOW_DAYS}"
+            )
+
+    def refractory_biologics_for(self, indication: str) -> frozenset[str]:
+        """The biologics that count towards A-REF-1 for ``indication``."""
+        if self.refractory_biologics == BIOLOGICS_ALL:
+            return BIOLOGICS
+        if self.refractory_biologics == BIOLOGICS_NONE:
+            return frozenset()
+        return self.indication_biologics.get(indication, frozenset())
 
 
 PROTOCOL_1_0 = Protocol(

@@ -28,10 +28,11 @@ from .facts import (
     essdai_from_document,
     haq_di_from_document,
     mmt8_from_document,
+    to_decimal,
 )
 from .fastschema import compile_schema
 from .protocols import PROTOCOLS, NoProtocolError, Protocol, protocol_for
-from .units import UnitError, normalise_unit
+from .units import UnitError, lab_problems, normalise_unit
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema" / "patient-facts.schema.json"
 SCHEMA: dict = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
@@ -194,6 +195,9 @@ def _from_schema_error(error: SchemaError) -> list[FieldError]:
         message = f"must be {symbol[validator]} {expected}, not {_short(instance)}"
     elif validator == "uniqueItems":
         message = "must not repeat items"
+    elif validator == "maxLength" and isinstance(instance, str):
+        # Issue 16: the length, not the text (a 1 MB string would fill the message).
+        message = f"must be at most {expected} characters, not {len(instance)}"
     else:
         message = error.message
     if len(message) > _MAX_MESSAGE:
@@ -230,13 +234,22 @@ def _semantic_errors(doc: Mapping, protocol: Protocol | None) -> Iterator[FieldE
         if lab is None:
             continue
         try:
-            normalise_unit(analyte, lab["unit"], field=f"labs.{analyte}.unit")
+            unit = normalise_unit(analyte, lab["unit"], field=f"labs.{analyte}.unit")
         except UnitError as exc:
             yield FieldError(exc.field, exc.message)
-    creatinine = (doc.get("labs") or {}).get("creatinine")
-    if creatinine and creatinine["value"] <= 0:
-        # Cockcroft–Gault divides by it.
-        yield FieldError("labs.creatinine.value", "must be > 0")
+            continue
+        # C-UNIT-1: a ULN in a unit that does not fit the analyte, or a value or ULN
+        # outside its physiological range, is an error (never a verdict).
+        uln = lab.get("uln")
+        for part, message in lab_problems(
+            analyte,
+            to_decimal(lab["value"]),
+            unit,
+            to_decimal(uln) if uln is not None else None,
+            lab.get("uln_unit"),
+        ):
+            yield FieldError(f"labs.{analyte}.{part}", message)
+    # (Cockcroft–Gault divides by creatinine: its plausible range starts above 0.)
 
     for index, episode in enumerate(doc.get("treatment_history") or ()):
         path = f"treatment_history.{index}"

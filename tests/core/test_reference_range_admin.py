@@ -155,7 +155,8 @@ def test_screening_uses_the_approved_uln_until_the_approval(
     login, sysadmin, sysadmin2, physician, nurse, alt
 ):
     """A screening fills the ALT's ULN from the approved range only: 40 U/L while the
-    change to 4,000 waits, 4,000 once a second administrator approved it."""
+    change to 4,000 waits; once a second administrator approved it, 4,000 U/L is still no
+    plausible ALT ULN (C-UNIT-1), so screening does not use it and says why."""
     from screening import services
 
     patient = make_patient(physician.ward)
@@ -168,7 +169,9 @@ def test_screening_uses_the_approved_uln_until_the_approval(
     change = ReferenceRangeChange.objects.get()
     login(sysadmin2).post(_decide_url(change), {"decision": "approve"})
     approved = services.screening_start(actor=physician, patient=patient, indication="IIM")
-    assert approved.facts["labs"]["alt"]["uln"] == 4000
+    assert "uln" not in approved.facts["labs"]["alt"]
+    reason = next(c for c in approved.evaluation["criteria"] if c["rule_id"] == "A-ORG-3")["reason"]
+    assert "gives 4000 U/L, which is not a plausible upper limit of normal (C-UNIT-1)" in reason
 
 
 def test_the_proposer_cannot_approve_their_own_change(login, sysadmin, alt):

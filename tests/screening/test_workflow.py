@@ -163,7 +163,8 @@ def test_a_value_that_does_not_read_is_kept_with_a_message_and_nothing_else_is_l
     assert 'value="2026-02-31"' in html and "Enter a date as YYYY-MM-DD." in html
     screening.refresh_from_db()
     assert screening.facts["sle"]["active_since"] == "2025-10-15"  # the rest was saved
-    assert "labs" in screening.facts and "anc" not in screening.facts["labs"]
+    # Issue 16: the draft keeps the value it held (prefilled) until what was typed reads.
+    assert screening.facts["labs"]["anc"]["value"] == 3.2
     assert screening.invalid_inputs["labs.anc.value"] == "3,x"
     # Opening the draft later still shows what was typed and why it was not accepted.
     again = client.get(f"/screening/{screening.pk}/").content.decode()

@@ -137,6 +137,10 @@ ENTRIES = {
     # body is a message after a redirect); an override is a physician's form (400 empty).
     "infusion:episode_verify": Entry("post", kwargs=EP, expect=only({"pharmacist": 302})),
     "infusion:check_override": Entry("post", kwargs=EP, expect=only({"physician": 400})),
+    # B-ADM-1 (issue 19): the pharmacist confirms viability, the physician records the
+    # deviation; anyone else is refused (a nurse too).
+    "infusion:cold_chain_viability": Entry("post", kwargs=EP, expect=only({"pharmacist": 400})),
+    "infusion:cold_chain_deviation": Entry("post", kwargs=EP, expect=only({"physician": 400})),
     "infusion:order_reject": Entry("post", kwargs=ORDER, expect=only({"pharmacist": 302})),
     "infusion:order_cancel": Entry("post", kwargs=ORDER, expect=only({"physician": 302})),
     "infusion:order_edit": (
@@ -391,7 +395,45 @@ FORMS |= {
         },
     ),
 }
+
+
+def _viability_episode(world):
+    """B-ADM-1: the matrix episode with the pharmacist's viability confirmation."""
+    from infusion import services
+
+    episode = world.get("episode", _episode)
+    services.cold_chain_viability_confirm(
+        episode=episode,
+        actor=world.users["pharmacist"],
+        until=episode.cold_chain_must_complete_by + timedelta(hours=1),
+        note="re-tested viability",
+        password=PASSWORD,
+    )
+    return episode
+
+
+FORMS |= {
+    "infusion:cold_chain_viability": (
+        EP,
+        lambda w: {
+            "until": _local(
+                w.get("episode", _episode).cold_chain_must_complete_by + timedelta(hours=1)
+            ),
+            "note": "fuzz",
+            **VERIFIER_SIGNATURE,
+        },
+    ),
+    "infusion:cold_chain_deviation": (
+        {"pk": lambda w: w.get("viability_episode", _viability_episode).pk},
+        lambda w: {
+            "reason": "fuzz",
+            "second_physician": str(w.get("doc2", _second_physician).pk),
+            "second_password": PASSWORD,
+        },
+    ),
+}
 SUBMITTERS |= {
+    "infusion:cold_chain_viability": "pharmacist",
     "infusion:episode_verify": "pharmacist",
     "infusion:order_verify": "pharmacist",
     "infusion:order_reject": "pharmacist",
@@ -409,6 +451,8 @@ AUDITED_REFUSALS = {
         "infusion:order_verify",
         "infusion:episode_verify",
         "infusion:check_override",
+        "infusion:cold_chain_viability",
+        "infusion:cold_chain_deviation",
     )
 }
 FORM_EXEMPT = {

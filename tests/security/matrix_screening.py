@@ -102,6 +102,10 @@ ENTRIES = {
     "screening:evaluate": Entry(
         "post", kwargs=DRAFT, expect=roles(physician=400, nurse=400, auditor=403, other_ward=404)
     ),
+    # Issue 18: "+ add a row" (an htmx fragment, nothing saved); no list named: 400.
+    "screening:add_row": Entry(
+        "get", kwargs=DRAFT, expect=roles(physician=400, nurse=400, auditor=403, other_ward=404)
+    ),
     "screening:sign": (
         Entry(
             "get", kwargs=DRAFT, expect=roles(physician=200, nurse=403, auditor=403, other_ward=404)

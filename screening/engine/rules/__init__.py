@@ -41,6 +41,7 @@ RULES: Mapping[str, str] = MappingProxyType(
         "A-ORG-3": gettext_noop("Liver: AST and ALT ≤ 3 × ULN, total bilirubin ≤ 1.5 × ULN"),
         "A-ORG-4": gettext_noop("Kidney: creatinine ≤ 1.5 × ULN or CrCl ≥ 30 mL/min"),
         "A-ORG-5": gettext_noop("Heart: NYHA I–II, LVEF ≥ 50%, no pericardial effusion, ECG"),
+        # xgettext:no-python-format
         "A-ORG-6": gettext_noop("Lungs: SpO₂ ≥ 92% on room air, no significant pleural effusion"),
     }
 )

@@ -25,6 +25,10 @@ MET, NOT_MET, UNKNOWN = Status.MET, Status.NOT_MET, Status.UNKNOWN
 T_COMPARE = gettext_noop("{label} {value} {op} {threshold}")
 T_COMPARE_CONVERTED = gettext_noop("{label} {value} (= {converted}) {op} {threshold}")
 T_RATIO = gettext_noop("{label} {value} {op} {factor} × ULN {uln} (= {limit})")
+# C-UNIT-1: a ULN in another unit than its value, converted before the comparison.
+T_RATIO_CONVERTED = gettext_noop(
+    "{label} {value} {op} {factor} × ULN {uln} (= {uln_converted}; limit {limit})"
+)
 T_RANGE_IN = gettext_noop("{label} {value} within {low}–{high}")
 T_RANGE_OUT = gettext_noop("{label} {value} outside {low}–{high}")
 T_ANSWER = gettext_noop("{label}: {answer_label}")
@@ -499,7 +503,8 @@ class Ctx:
         )
 
     def lab_uln(self, analyte: str, factor: Decimal, op: str) -> Check:
-        """Lab value compared with factor × the reporting lab's ULN (same unit)."""
+        """Lab value compared with factor × the reporting lab's ULN, the ULN converted to
+        the value's unit first when it carries another one (C-UNIT-1)."""
         lab, problem = self.lab(analyte)
         if problem:
             return problem
@@ -512,9 +517,11 @@ class Ctx:
                 f"labs.{analyte}.uln",
                 msg(R_NO_ULN),
             )
+        keys = _LAB_KEYS[analyte]
+        if lab.uln_unit is not None and lab.uln_unit != lab.unit:
+            return self._lab_uln_converted(lab, analyte, factor, op)
         limit = factor * lab.uln
         ok = _OPS[op](lab.value, limit)
-        keys = _LAB_KEYS[analyte]
         return Check(
             MET if ok else NOT_MET,
             [
@@ -531,5 +538,38 @@ class Ctx:
                 )
             ],
             {keys[0]: lab.value, keys[1]: lab.unit, keys[2]: lab.uln, keys[3]: limit},
+            [lab.date],
+        )
+
+    def _lab_uln_converted(self, lab: LabValue, analyte: str, factor: Decimal, op: str) -> Check:
+        """C-UNIT-1: the ULN in its own unit, converted exactly to the value's (e.g. a
+        creatinine of 3.39 mg/dL against a ULN of 84 µmol/L = 0.95 mg/dL)."""
+        assert lab.uln is not None and lab.uln_unit is not None
+        uln = convert(analyte, lab.uln, lab.uln_unit, lab.unit)
+        limit = factor * uln
+        ok = _OPS[op](lab.value, limit)
+        shown = op if ok else _NEGATION[op]
+        keys = _LAB_KEYS[analyte]
+        return decided(
+            ok,
+            msg(
+                T_RATIO_CONVERTED,
+                label=ANALYTE_LABELS[analyte],
+                value=Qty(lab.value, lab.unit),
+                op=shown,
+                factor=Qty(factor),
+                uln=Qty(lab.uln, lab.uln_unit),
+                uln_converted=with_unit(fmt_display(uln), lab.unit),
+                # Rounded away from the value, so the shown limit keeps the comparison.
+                limit=with_unit(fmt_rounded(limit, GE if shown in (GE, GT) else LE), lab.unit),
+            ),
+            {
+                keys[0]: lab.value,
+                keys[1]: lab.unit,
+                keys[2]: uln,
+                keys[3]: limit,
+                f"{analyte}_uln_as_reported": lab.uln,
+                f"{analyte}_uln_unit": lab.uln_unit,
+            },
             [lab.date],
         )

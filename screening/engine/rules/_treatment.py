@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, timedelta
+from itertools import combinations
 
 from ..dates import Period
 from ..drugs import drug_label
@@ -138,6 +139,28 @@ def drug_runs(ctx: Ctx) -> dict[str, DrugRuns]:
 def class_runs(ctx: Ctx, drugs: frozenset[str]) -> list[Run]:
     """Continuous runs of any drug of a class (glucocorticoids…) up to screening."""
     return merge(run for d in drug_runs(ctx).values() if d.drug in drugs for run in d.runs)
+
+
+def together(runs_by_drug: Iterable[list[Run]], minimum: int) -> list[Run]:
+    """Periods when at least ``minimum`` of the drugs (one list of merged runs each) are
+    given at the same time: the union over every group of ``minimum`` drugs of their
+    common periods."""
+    drugs = list(runs_by_drug)
+    if minimum <= 0:
+        raise ValueError("minimum must be ≥ 1")
+    if len(drugs) < minimum:
+        return []
+    covered: list[Run] = []
+    for group in combinations(drugs, minimum):
+        common = group[0]
+        for runs in group[1:]:
+            common = intersect(common, runs)
+        covered.extend(common)
+    return merge(covered)
+
+
+def overlaps(runs: list[Run], span: Run) -> bool:
+    return any(start <= span[1] and span[0] <= end for start, end in runs)
 
 
 def drug_key(episode: TreatmentEpisode) -> str:

@@ -224,7 +224,11 @@ def _recent_relapse(ctx: Ctx, response_date: date | None) -> Check:
         return missing(LABEL_RESPONSE_DATE, "aav.response.date")
     t = ctx.t
     after_response = sorted(
-        ((a.date, a.counts) for a in assessments if response_date < a.date <= ctx.screening_date),
+        (
+            (a.date, a.counts, a.items)
+            for a in assessments
+            if response_date < a.date <= ctx.screening_date
+        ),
         key=lambda pair: pair[0],
     )
     relapses = bvas_relapse_dates(
@@ -235,7 +239,7 @@ def _recent_relapse(ctx: Ctx, response_date: date | None) -> Check:
         new_max=t.relapse_new_items_max,
     )
     period = ctx.w.aav_relapse
-    used = [on for on, _ in after_response]
+    used = [on for on, _, _ in after_response]
     if not relapses:
         return check(NOT_MET, msg(T_NO_RELAPSE), {"relapse_dates": []}, used)
     latest = relapses[-1]

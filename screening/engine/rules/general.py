@@ -34,6 +34,10 @@ T_CBP_UNSUPPORTED = gettext_noop(
     "childbearing potential recorded as no, but neither sterilisation nor menopause for "
     "≥ {threshold} months is recorded"
 )
+T_POSITIVE_OVERRIDES = gettext_noop(
+    "a positive pregnancy test during screening fails A-GEN-4 whatever sterilisation or"
+    " menopause is recorded"
+)
 T_CONSENT_SIGNED = gettext_noop("informed consent signed on {signed_on}")
 T_CONSENT_NOT_SIGNED = gettext_noop("informed consent signed: no")
 
@@ -139,6 +143,13 @@ def a_gen_4(ctx: Ctx) -> Check:
     if sex == "male":
         return check(MET, msg(T_MALE), {"sex": sex})
     general = facts.general
+    test = _pregnancy_test(ctx)
+    if test.status is NOT_MET:
+        # A positive test during screening fails the criterion whatever else is
+        # recorded: sterilisation or menopause cannot outweigh an observed pregnancy.
+        test.messages.append(msg(T_POSITIVE_OVERRIDES))
+        test.values["sex"] = sex
+        return test
     options: list[Check] = []
     # The source defines "not of childbearing potential" as sterilised or menopausal
     # ≥ 12 months; ask for those only when childbearing potential isn't already known.
@@ -158,7 +169,7 @@ def a_gen_4(ctx: Ctx) -> Check:
         )
     elif general.childbearing_potential is not True:
         options.append(missing(LABEL_MENOPAUSE, "general.menopausal_months"))
-    options.append(_pregnancy_test(ctx))
+    options.append(test)
     result = any_of(*options)
     if result.status is not MET and general.childbearing_potential is False:
         result.messages.append(msg(T_CBP_UNSUPPORTED, threshold=ctx.t.menopause_min_months))

@@ -6,6 +6,7 @@ from decimal import Decimal
 from functools import partial
 
 from ..calculators import relative_change
+from ..dates import Period
 from ..drugs import GLUCOCORTICOIDS
 from ..facts import Dated
 from ..i18n import gettext_noop
@@ -42,9 +43,11 @@ T_ILD_OLD = gettext_noop(
 T_NO_ILD = gettext_noop("no interstitial lung disease")
 T_INCREASE = gettext_noop(
     "{label} {old} on {old_date} → {new} on {new_date}: increase {change}% {op} {threshold}%"
+    " (baseline: the earliest value within {count} {period_unit_label})"
 )
 T_DECLINE = gettext_noop(
     "{label} {old} on {old_date} → {new} on {new_date}: decline {change}% {op} {threshold}%"
+    " (baseline: the earliest value within {count} {period_unit_label})"
 )
 T_NO_BASELINE_PART = gettext_noop(
     "{label}: no earlier value within {count} {period_unit_label} before {new_date}"
@@ -147,11 +150,12 @@ def a_ssc_3(ctx: Ctx) -> Check:
         return missing(LABEL_RESPONSE, "dcssc.response_to_conventional_treatment")
     stated = msg(T_RESPONSE, answer_label=RESPONSE_LABELS[response])
     values = {"response_to_conventional_treatment": response}
-    if response == "relapsed_after_remission":
-        return check(MET, stated, values)
     if response == "sustained_remission":
         return check(NOT_MET, stated, values)
-    # Ineffective: conventional treatment must have been given for ≥ 6 months.
+    # Ineffective, or relapsed after remission: either way the ≥ 6-month conventional
+    # course is required. Digest, A-SSC-3: "the source defines 'conventional treatment'
+    # for both branches, so the ≥ 6-month conventional course is required for a relapse
+    # after remission too".
     return all_of(check(MET, stated, values), _conventional_treatment(ctx))
 
 
@@ -271,18 +275,26 @@ def _new_ild(ctx: Ctx) -> Check:
 
 
 class _Change:
-    """The screening value of a series and its earlier values within the activity window."""
+    """The screening value of a series and its baseline: the earliest earlier value
+    within the activity window."""
 
-    __slots__ = ("problem", "label", "key", "new", "baselines")
+    __slots__ = ("problem", "label", "key", "new", "baseline", "period")
 
     def __init__(
-        self, problem: Check | None, label: str, key: str, new: Dated | None = None, baselines=()
+        self,
+        problem: Check | None,
+        label: str,
+        key: str,
+        new: Dated | None = None,
+        baseline: Dated | None = None,
+        period: Period | None = None,
     ):
         self.problem = problem
         self.label = label
         self.key = key
         self.new = new
-        self.baselines: tuple[Dated, ...] = tuple(baselines)
+        self.baseline = baseline
+        self.period = period
 
 
 def _change(ctx: Ctx, series, field_path: str, label: str, key: str) -> _Change:
@@ -308,23 +320,24 @@ def _change(ctx: Ctx, series, field_path: str, label: str, key: str) -> _Change:
             label,
             key,
         )
-    return _Change(None, label, key, new, baselines)
+    # The earliest value in the window, not the most favourable one: comparing with
+    # the lowest mRSS (or highest FVC/DLCO) would read measurement noise as progression.
+    baseline = min(baselines, key=lambda item: item.date)
+    return _Change(None, label, key, new, baseline, period)
 
 
 def _compare_change(change: _Change, threshold: Decimal, *, increase: bool) -> Check:
-    """Relative change from the most favourable earlier value (see relative_change)."""
+    """Relative change from the baseline (see relative_change and _change)."""
     if change.problem is not None:
         return change.problem
-    new = change.new
-    assert new is not None
+    new, old, period = change.new, change.baseline, change.period
+    assert new is not None and old is not None and period is not None
     if increase:
-        old = min(change.baselines, key=lambda d: (d.value, d.date))
         if old.value == 0:
             amount = Decimal(1) if new.value > 0 else Decimal(0)  # any rise from 0
         else:
             amount = relative_change(old.value, new.value)
     else:
-        old = max(change.baselines, key=lambda d: (d.value, d.date))
         amount = -relative_change(old.value, new.value)
     ok = amount >= threshold
     op = shown_op(GE, ok)
@@ -340,6 +353,8 @@ def _compare_change(change: _Change, threshold: Decimal, *, increase: bool) -> C
             change=fmt_rounded(amount * _HUNDRED, op),
             op=op,
             threshold=fmt_exact(threshold * _HUNDRED),
+            count=period.count,
+            period_unit_label=period.unit_label,
         ),
         {
             f"{change.key}_from": old.value,

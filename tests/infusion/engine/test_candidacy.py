@@ -125,16 +125,18 @@ def test_it_allows_other_autoimmune_disease_with_a_note():
     assert "SS" in finding.reason
 
 
-# --- B-IND-5: ages 17/18/64/65 ---------------------------------------------------------
+# --- B-IND-5: ages 17/18/59/60 ---------------------------------------------------------
 
 
+# Updated for issue 19: digest B-IND-5 ("Children and older adults are not
+# contraindicated"); older adult = 老年人, ≥ 60 by default (ward setting), no longer ≥ 65.
 @pytest.mark.parametrize(
     ("age", "status"),
     [
         (17, "allowed_with_notice"),
         (18, "allowed"),
-        (64, "allowed"),
-        (65, "allowed_with_notice"),
+        (59, "allowed"),
+        (60, "allowed_with_notice"),
     ],
 )
 def test_it_flags_children_and_older_adults(age, status):
@@ -144,6 +146,18 @@ def test_it_flags_children_and_older_adults(age, status):
     assert finding.reason_params["age"] == str(age)
     expected_overall = "recommended" if status == "allowed" else "allowed_with_notice"
     assert result.overall == expected_overall
+
+
+def test_b_ind_5_the_older_adult_age_is_a_ward_setting():
+    from infusion.engine import ProtocolSettings
+
+    settings = ProtocolSettings(older_adult_from_years=65)
+    assert one(assess_candidacy(replace(BASE, age_years=64), settings), "B-IND-5").status == (
+        "allowed"
+    )
+    assert one(assess_candidacy(replace(BASE, age_years=65), settings), "B-IND-5").status == (
+        "allowed_with_notice"
+    )
 
 
 def test_it_rejects_a_negative_age():
@@ -224,7 +238,9 @@ def test_it_does_not_pass_unknown_pulmonary_hypertension():
     assert one(result, "B-CI-1").status == "unknown"
 
 
-def test_it_needs_grade_or_function_when_only_pap_is_known():
+def test_it_needs_cardiopulmonary_function_when_only_an_elevated_pap_is_known():
+    # Updated for issue 19: digest B-CI-1 — a PASP above normal and ≤ 70 mmHg is
+    # mild–moderate PH on the source's own scale, so only the insufficiency is missing.
     result = assess_candidacy(
         replace(
             BASE,
@@ -234,6 +250,118 @@ def test_it_needs_grade_or_function_when_only_pap_is_known():
         )
     )
     assert result.overall == "incomplete"
+    assert result.unknown_items == ("patient.severe_cardiopulmonary_insufficiency",)
+
+
+# --- B-CI-1 (issue 19): the PASP on the source's scale, grade/PASP conflicts -------------
+
+
+@pytest.mark.parametrize(
+    ("pap", "insufficiency", "status"),
+    [
+        (D(70), False, "allowed"),
+        (D(70), True, "not_recommended"),
+        (D(71), False, "not_recommended"),
+        (D(71), True, "not_recommended"),
+    ],
+)
+def test_b_ci_1_pasp_70_and_71_with_and_without_insufficiency_and_no_grade(
+    pap, insufficiency, status
+):
+    result = assess_candidacy(
+        replace(
+            BASE,
+            pap_systolic_mmhg=pap,
+            pulmonary_hypertension=None,
+            severe_cardiopulmonary_insufficiency=insufficiency,
+        )
+    )
+    assert one(result, "B-CI-1").status == status
+    assert result.unknown_items == ()
+
+
+def test_b_ci_1_pasp_55_with_recorded_insufficiency_is_not_recommended_without_a_grade():
+    # The review's case: it used to say "cardiopulmonary function not recorded".
+    result = assess_candidacy(
+        replace(
+            BASE,
+            pap_systolic_mmhg=D(55),
+            pulmonary_hypertension=None,
+            severe_cardiopulmonary_insufficiency=True,
+        )
+    )
+    finding = one(result, "B-CI-1")
+    assert (finding.status, finding.missing) == ("not_recommended", ())
+    assert "not recorded" not in finding.reason
+    assert result.overall == "not_recommended"
+
+
+@pytest.mark.parametrize(("pap", "status"), [(D(35), "allowed"), (D("35.1"), "not_recommended")])
+def test_b_ci_1_the_upper_limit_of_normal_pasp_is_not_pulmonary_hypertension(pap, status):
+    result = assess_candidacy(
+        replace(
+            BASE,
+            pap_systolic_mmhg=pap,
+            pulmonary_hypertension=None,
+            severe_cardiopulmonary_insufficiency=True,
+        )
+    )
+    assert one(result, "B-CI-1").status == status
+
+
+def test_b_ci_1_a_grade_of_none_does_not_hide_a_pasp_of_40_with_insufficiency():
+    result = assess_candidacy(
+        replace(
+            BASE,
+            pap_systolic_mmhg=D(40),
+            pulmonary_hypertension="none",
+            severe_cardiopulmonary_insufficiency=True,
+        )
+    )
+    finding = one(result, "B-CI-1")
+    assert finding.status == "not_recommended"
+    assert "Data conflict" in finding.reason
+
+
+def test_b_ci_1_a_conflicting_grade_and_pasp_without_insufficiency_is_unknown():
+    result = assess_candidacy(
+        replace(
+            BASE,
+            pap_systolic_mmhg=D(40),
+            pulmonary_hypertension="none",
+            severe_cardiopulmonary_insufficiency=False,
+        )
+    )
+    finding = one(result, "B-CI-1")
+    assert (finding.status, finding.severity) == ("unknown", "unknown")
+    assert "Data conflict" in finding.reason
+    assert result.overall == "incomplete"
+
+
+def test_b_ci_1_a_mild_grade_with_a_normal_pasp_is_a_conflict():
+    result = assess_candidacy(
+        replace(
+            BASE,
+            pap_systolic_mmhg=D(30),
+            pulmonary_hypertension="mild",
+            severe_cardiopulmonary_insufficiency=True,
+        )
+    )
+    finding = one(result, "B-CI-1")
+    assert finding.status == "not_recommended" and "Data conflict" in finding.reason
+
+
+def test_b_ci_1_a_grade_that_agrees_with_the_pasp_is_no_conflict():
+    result = assess_candidacy(
+        replace(
+            BASE,
+            pap_systolic_mmhg=D(50),
+            pulmonary_hypertension="moderate",
+            severe_cardiopulmonary_insufficiency=False,
+        )
+    )
+    finding = one(result, "B-CI-1")
+    assert finding.status == "allowed" and "conflict" not in finding.reason
 
 
 # --- B-CI-2, B-CI-3 --------------------------------------------------------------------

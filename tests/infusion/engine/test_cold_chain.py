@@ -136,6 +136,20 @@ def test_out_of_the_fridge_after_the_start_is_a_handling_error_not_a_negative_in
     assert "after the start at 09:30" in finding.reason
 
 
+@pytest.mark.parametrize(
+    ("after_start", "status"),
+    [(timedelta(0), "too_short"), (timedelta(seconds=1), "handling_error")],
+)
+def test_b_adm_2_out_of_the_fridge_one_second_after_the_start_is_a_handling_error(
+    after_start, status
+):
+    # Issue 19 (B-ADM-2): not a "too short" warning worded "-30 min before the start".
+    finding = check_out_of_fridge(START + after_start, START, display_zone=SHANGHAI)
+    assert finding.status == status
+    assert finding.severity == ("block" if status == "handling_error" else "warning")
+    assert ("Handling error" in finding.reason) is (status == "handling_error")
+
+
 def test_out_of_the_fridge_after_the_planned_start_says_when_to_start():
     finding = check_out_of_fridge(
         START + timedelta(minutes=30), START, display_zone=SHANGHAI, start_is_planned=True

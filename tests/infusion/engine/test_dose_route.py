@@ -91,8 +91,10 @@ def test_it_always_plans_a_single_peripheral_iv_infusion():
     assert result.intrathecal == "not_indicated"
 
 
+# Updated for issue 19: digest B-ROUTE-2 "Severe SLE (重症) with CNS involvement" — the
+# intrathecal tests below now give the severity.
 def test_it_adds_intrathecal_msc_for_cns_involvement():
-    result = route_plan(True, "clear")
+    result = route_plan(True, "clear", "severe")
     assert (result.intrathecal, result.intrathecal_cells) == ("indicated", 1_000_000)
     finding = next(f for f in result.findings if f.rule_id == "B-ROUTE-2")
     assert finding.source_section == "§3.5"
@@ -100,19 +102,57 @@ def test_it_adds_intrathecal_msc_for_cns_involvement():
 
 
 def test_it_refuses_intrathecal_msc_when_consciousness_is_impaired():
-    result = route_plan(True, "impaired")
+    result = route_plan(True, "impaired", "severe")
     assert (result.intrathecal, result.intrathecal_cells) == ("refused", None)
     assert "consciousness impaired" in result.findings[-1].reason
 
 
 def test_it_needs_the_level_of_consciousness():
-    result = route_plan(True, None)
+    result = route_plan(True, None, "severe")
     assert result.intrathecal == "unknown"
     assert result.findings[-1].missing == ("patient.consciousness",)
 
 
 def test_it_needs_to_know_about_cns_involvement():
     assert route_plan(None, "clear").intrathecal == "unknown"
+
+
+@pytest.mark.parametrize(
+    ("severity", "intrathecal"),
+    [("severe", "indicated"), ("moderate", "not_indicated"), ("mild", "not_indicated")],
+)
+def test_b_route_2_intrathecal_msc_only_for_severe_sle_with_cns_involvement(severity, intrathecal):
+    result = route_plan(True, "clear", severity)
+    assert result.intrathecal == intrathecal
+    assert (result.intrathecal_cells is not None) == (intrathecal == "indicated")
+
+
+def test_b_route_2_cns_involvement_without_a_severity_cannot_decide():
+    result = route_plan(True, "clear", None)
+    assert result.intrathecal == "unknown"
+    assert result.findings[-1].missing == ("patient.sle.severity",)
+
+
+# --- Weight plausibility (issue 19) ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kg", "age", "warned"),
+    [
+        ("19.9", 30, True),
+        ("20", 30, False),
+        ("200", 30, False),
+        ("200.1", 30, True),
+        ("19.9", 10, False),  # a child of 19.9 kg is plausible
+        ("200.1", 10, True),
+    ],
+)
+def test_an_implausible_weight_is_a_warning_at_the_20_and_200_kg_boundaries(kg, age, warned):
+    result = dose_check(BodyWeight(D(kg), date(2024, 6, 10)), INFUSION_DAY, age_years=age)
+    flagged = [f for f in result.findings if f.status == "implausible_weight"]
+    assert bool(flagged) == warned
+    if warned:
+        assert flagged[0].severity == "warning" and flagged[0].requires_acknowledgement
 
 
 # --- Pre-conditioning ------------------------------------------------------------------

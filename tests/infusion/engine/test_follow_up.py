@@ -75,6 +75,23 @@ def test_it_adds_echo_and_chest_ct_at_6_months_for_heart_or_lungs():
     assert "echo_chest_ct_month_6" in with_ph
 
 
+def test_b_fu_2_hepatic_involvement_schedules_liver_function_and_ultrasound():
+    items = by_kind(follow_up_plan(DAY, OrganInvolvement(hepatic=True)))
+    ultrasound = items["organ_ultrasound_month_6"]
+    assert (ultrasound.rule_id, ultrasound.due_date) == ("B-FU-2", date(2024, 12, 12))
+    assert "hepatic" in ultrasound.title
+    labs = items["labs_month_6"]
+    assert "liver" in labs.title and "hepatic" in labs.title
+    assert "labs_month_6" not in by_kind(follow_up_plan(DAY, OrganInvolvement(hepatic=False)))
+
+
+def test_b_fu_3_an_elevated_pasp_without_a_grade_schedules_echo_and_chest_ct():
+    assert "echo_chest_ct_month_6" in by_kind(
+        follow_up_plan(DAY, OrganInvolvement(), pasp_elevated=True)
+    )
+    assert "echo_chest_ct_month_6" not in by_kind(follow_up_plan(DAY, OrganInvolvement()))
+
+
 def test_it_adds_a_repeat_renal_biopsy_for_lupus_nephritis():
     assert "renal_biopsy" not in by_kind(follow_up_plan(DAY, OrganInvolvement(renal=False)))
     item = by_kind(follow_up_plan(DAY, OrganInvolvement(renal=True)))["renal_biopsy"]

@@ -144,6 +144,43 @@ def test_low_platelets_need_acknowledgement(value, caution):
         assert finding.reason_params["date"] == "2024-06-10"
 
 
+@pytest.mark.parametrize(
+    ("value", "status", "caution"),
+    [
+        (D(19), "withheld", False),
+        (D("19.9"), "withheld", False),
+        (D(20), "course", True),
+        (D(49), "course", True),
+        (D(50), "course", False),
+    ],
+)
+def test_b_ap_1_no_course_below_the_ward_floor_and_a_caution_up_to_50(value, status, caution):
+    result = course(platelets=PlateletCount(value, date(2024, 6, 10)))
+    assert result.status == status
+    assert result.below_floor is (status == "withheld")
+    assert any(f.status == "caution" for f in result.findings) is caution
+    if status == "withheld":
+        (finding,) = result.findings
+        assert (finding.status, finding.severity) == ("withheld", "warning")
+        assert finding.requires_acknowledgement and "C-OVR-1" in finding.reason
+        assert (result.drug, result.first_day, result.days) == (None, None, 0)
+
+
+def test_b_ap_1_a_course_below_the_floor_is_planned_only_when_overridden():
+    result = course(platelets=PlateletCount(D(19), date(2024, 6, 10)), below_floor_override=True)
+    assert (result.status, result.below_floor, result.days) == ("course", True, 14)
+    statuses = {f.status for f in result.findings}
+    assert {"below_floor_override", "caution"} <= statuses
+
+
+def test_b_ap_1_the_floor_is_a_setting_and_never_above_the_bleeding_threshold():
+    settings = ProtocolSettings(antiplatelet_platelet_floor_10e9_per_l=D(30))
+    result = course(platelets=PlateletCount(D(29), date(2024, 6, 10)), settings=settings)
+    assert result.status == "withheld"
+    with pytest.raises(ValueError):
+        ProtocolSettings(antiplatelet_platelet_floor_10e9_per_l=D(51))
+
+
 def test_the_platelet_threshold_is_a_setting():
     settings = ProtocolSettings(bleeding_platelet_threshold_10e9_per_l=D(100))
     result = antiplatelet_course(

@@ -157,6 +157,15 @@ def test_a_long_term_antiplatelet_user_needs_no_course_b_ap_1():
     ).status == (PASSED)
 
 
+@pytest.mark.parametrize(("ordered", "status"), [(False, PASSED), (True, FAILED)])
+def test_below_the_platelet_floor_no_course_passes_and_a_course_needs_c_ovr_1_b_ap_1(
+    ordered, status
+):
+    result = check(good(has_antiplatelet=ordered, antiplatelet_below_floor=True), "antiplatelet")
+    assert result.status == status
+    assert ("C-OVR-1" in result.rule_ids) is ordered
+
+
 def test_the_cold_chain_hard_limit_is_inclusive_and_late_is_attention_only_b_adm_1():
     limit = START + timedelta(hours=10)
     assert check(good(planned_end=limit), "cold_chain").status == ATTENTION

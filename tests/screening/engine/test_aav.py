@@ -141,6 +141,40 @@ def test_one_or_two_new_items_at_two_consecutive_assessments_are_a_relapse():
 
 
 @pytest.mark.parametrize(
+    ("second_visit", "status"),
+    [
+        ([{"item": "Arthralgia or arthritis", "major": False, "new": False}], "met"),
+        ([{"item": "Arthralgia or arthritis", "major": False, "new": True}], "met"),
+        ([{"item": "Myalgia", "major": False, "new": False}], "not_met"),  # not the new one
+        ([], "not_met"),
+    ],
+)
+def test_a_aav_4_new_item_persistent_at_the_second_visit_is_a_relapse(second_visit, status):
+    # Digest, A-AAV-4: "1–2 new items at two consecutive assessments"; issue 18: an item
+    # new at the first visit and scored persistent at the second is that relapse
+    # confirmed (count new-or-persistent at the second visit).
+    c = case("AAV")
+    c.set(
+        "aav.bvas_assessments",
+        [
+            {"date": "2025-06-20", "items": []},
+            {
+                "date": "2026-03-20",
+                "items": [{"item": "Arthralgia or arthritis", "major": False, "new": True}],
+            },
+            {"date": "2026-04-20", "items": second_visit},
+            {"date": "2026-05-12", "items": items(1, new=False)},
+        ],
+    )
+    result = c.result("A-AAV-4")
+    assert result.status.value == status
+    if status == "met":
+        assert "relapse on 2026-04-20, within 12 weeks before screening" in result.reason
+    else:
+        assert "no relapse in the BVAS assessments after the response" in result.reason
+
+
+@pytest.mark.parametrize(
     ("drug", "dose", "branch"),
     [
         ("prednisone", 7.5, "relapsing"),

@@ -117,6 +117,32 @@ def test_bvas_relapse_definition():
     ]
 
 
+def test_bvas_relapse_persistent_at_the_second_visit_confirms_it():
+    # Digest, A-AAV-4: "1–2 new items at two consecutive assessments"; issue 18: count
+    # new-or-persistent at the second visit.
+    d = [date(2026, 1, day) for day in (1, 2, 3, 4)]
+    a = BvasItem("Arthralgia or arthritis", False, True)
+    a_persists = BvasItem("Arthralgia or arthritis", False, False)
+    b_persists = BvasItem("Myalgia", False, False)
+
+    def visit(on, *items):
+        return (on, bvas_counts(items), items)
+
+    assert bvas_relapse_dates([visit(d[0], a), visit(d[1], a_persists)]) == [d[1]]
+    # Still there at a third visit: the same relapse, not a new one.
+    assert bvas_relapse_dates(
+        [visit(d[0], a), visit(d[1], a_persists), visit(d[2], a_persists)]
+    ) == [d[1]]
+    # Persistent at the second visit but not one of the items new at the first.
+    assert bvas_relapse_dates([visit(d[0], a, b_persists), visit(d[1], b_persists)]) == []
+    # With counts alone every persistent item counts at the second visit.
+    assert bvas_relapse_dates([(d[0], counts(0, 1)), (d[1], counts(0, 1, new=False))]) == [d[1]]
+    # A relapse dated by a new major item is not re-dated while the item persists.
+    m = BvasItem("Mononeuritis multiplex", True, True)
+    m_persists = BvasItem("Mononeuritis multiplex", True, False)
+    assert bvas_relapse_dates([visit(d[0], m), visit(d[1], m_persists)]) == [d[0]]
+
+
 # --- ESSDAI ----------------------------------------------------------------------------
 
 

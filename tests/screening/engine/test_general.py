@@ -146,11 +146,55 @@ def test_it_reads_the_pregnancy_test(result, status):
     assert c.status("A-GEN-4") == status
 
 
+@pytest.mark.parametrize(
+    ("recorded", "value"),
+    [("general.menopausal_months", 24), ("general.sterilised", True)],
+)
+def test_a_gen_4_positive_test_fails_whatever_else_is_recorded(recorded, value):
+    # Issue 18: a positive pregnancy test during screening must fail A-GEN-4 even when
+    # the patient is recorded as sterilised or menopausal for ≥ 12 months.
+    c = case("SLE").set("general.childbearing_potential", False).set(recorded, value)
+    assert c.status("A-GEN-4") == "met"  # negative test: met either way
+    c.set("general.pregnancy_test.result", "positive")
+    result = c.result("A-GEN-4")
+    assert result.status.value == "not_met"
+    assert result.reason.startswith("urine pregnancy test positive on 2026-02-24")
+    assert "fails A-GEN-4 whatever sterilisation or menopause is recorded" in result.reason
+
+
+def test_a_gen_4_stale_positive_test_does_not_outweigh_menopause():
+    # A test from before the screening window is not "during screening" (see
+    # docs/notes/screening.md): 24 months of menopause decides.
+    c = case("SLE").set("general.childbearing_potential", False)
+    c.set("general.menopausal_months", 24).set("general.pregnancy_test.result", "positive")
+    c.set("general.pregnancy_test.date", c.days_before(29))
+    assert c.status("A-GEN-4") == "met"
+
+
 @pytest.mark.parametrize(("days_before", "status"), [(28, "met"), (29, "unknown")])
 def test_it_takes_a_pregnancy_test_from_the_28_day_screening_window(days_before, status):
     c = case("SLE")
     c.set("general.pregnancy_test.date", c.days_before(days_before))
     assert c.status("A-GEN-4") == status
+
+
+@pytest.mark.parametrize(("days", "accepted"), [(28, True), (29, False), (0, False)])
+def test_a_protocol_screening_window_is_1_to_28_days(days, accepted):
+    # Issue 18: at 365 days a year-old pregnancy test counted as "during screening".
+    import dataclasses
+
+    from screening.engine import PROTOCOLS
+
+    def derive():
+        return dataclasses.replace(
+            PROTOCOLS["1.0"], version=f"1.0-w{days}", screening_window_days=days
+        )
+
+    if accepted:
+        assert derive().screening_window_days == days
+    else:
+        with pytest.raises(ValueError, match="screening_window_days"):
+            derive()
 
 
 def test_it_says_why_a_stale_pregnancy_test_is_unknown():

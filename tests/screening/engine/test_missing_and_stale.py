@@ -64,8 +64,15 @@ def decisive(c, setup):
     elif setup == "iim_two_measures":
         c.observed("iim.physician_global_vas", 5).observed("iim.extramuscular_vas", 1)
         c.set("iim.haq_di", {"date": c.days_before(1), "value": 0})
-        for enzyme in ("ck", "ldh", "aldolase", "ast", "alt"):
-            c.lab(enzyme, 1, "U/L", uln=100)
+        # Normal, and plausible values and ULNs (C-UNIT-1).
+        for enzyme, value, uln in (
+            ("ck", 80, 170),
+            ("ldh", 150, 250),
+            ("aldolase", 4, 8),
+            ("ast", 20, 40),
+            ("alt", 20, 40),
+        ):
+            c.lab(enzyme, value, "U/L", uln=uln)
         c.observed("iim.patient_global_vas", 5)
     return c
 

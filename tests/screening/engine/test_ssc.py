@@ -75,10 +75,29 @@ def test_it_is_unknown_without_the_ild_status():
 # --- A-SSC-3: relapsed/refractory after conventional treatment ------------------------
 
 
-def test_a_relapse_after_remission_is_enough():
+def test_a_ssc_3_relapse_after_remission_needs_the_conventional_course():
+    # Digest, A-SSC-3: "the ≥ 6-month conventional course is required for a relapse
+    # after remission too (unknown when the history is not recorded; not met when the
+    # recorded history lacks it)".
     c = case("dcSSc").set("dcssc.response_to_conventional_treatment", "relapsed_after_remission")
+    result = c.result("A-SSC-3")
+    assert result.status.value == "met"
+    assert result.reason.startswith("response to conventional treatment: relapsed after remission")
+    assert "cyclophosphamide 2023-06-15 to 2024-01-15: ≥ 6 months" in result.reason
     c.set("treatment_history", [])
-    assert c.status("A-SSC-3") == "met"
+    result = c.result("A-SSC-3")
+    assert result.status.value == "not_met"
+    assert "cyclophosphamide: none recorded before 2026-04-15" in result.reason
+    c.delete("treatment_history")
+    assert c.status("A-SSC-3") == "unknown"
+    assert c.missing_fields("A-SSC-3") == ["treatment_history"]
+
+
+@pytest.mark.parametrize(("end", "status"), [("2023-12-15", "met"), ("2023-12-14", "not_met")])
+def test_a_ssc_3_relapse_after_remission_counts_six_months_of_cyclophosphamide(end, status):
+    c = case("dcSSc").set("dcssc.response_to_conventional_treatment", "relapsed_after_remission")
+    c.set("treatment_history.2.end", end)  # started 2023-06-15
+    assert c.status("A-SSC-3") == status
 
 
 def test_sustained_remission_fails():
@@ -152,19 +171,63 @@ def test_it_needs_a_10_percent_relative_mrss_increase(old, new, status):
     assert c.status("A-SSC-4") == status
 
 
-def test_it_compares_with_the_lowest_earlier_mrss():
+@pytest.mark.parametrize(
+    ("middle", "status"),
+    [
+        (24, "met"),  # 20 → 22 from the earliest value: +10%
+        (15, "met"),  # a lower value in between is not the baseline either
+    ],
+)
+def test_a_ssc_4_mrss_baseline_is_the_earliest_value_in_the_window(middle, status):
     c = inactive(case("dcSSc"))
     c.set(
         "dcssc.mrss",
         [
             {"value": 20, "date": "2025-11-01"},
-            {"value": 24, "date": "2026-01-10"},
+            {"value": middle, "date": "2026-01-10"},
             {"value": 22, "date": "2026-04-08"},
         ],
     )
     result = c.result("A-SSC-4")
-    assert result.status.value == "met"
-    assert result.reason.startswith("mRSS 20 on 2025-11-01 → 22 on 2026-04-08: increase 10% ≥ 10%")
+    assert result.status.value == status
+    assert result.reason.startswith(
+        "mRSS 20 on 2025-11-01 → 22 on 2026-04-08: increase 10% ≥ 10%"
+        " (baseline: the earliest value within 6 months)"
+    )
+
+
+def test_a_ssc_4_noise_below_the_baseline_is_not_progression():
+    # Issue 18: measured from the most favourable earlier value (18), 21 read as +16.7%.
+    c = inactive(case("dcSSc"))
+    c.set(
+        "dcssc.mrss",
+        [
+            {"value": 20, "date": "2025-11-01"},
+            {"value": 18, "date": "2026-01-10"},
+            {"value": 21, "date": "2026-04-08"},
+        ],
+    )
+    result = c.result("A-SSC-4")
+    assert result.status.value == "not_met"
+    assert "mRSS 20 on 2025-11-01 → 21 on 2026-04-08: increase 5% < 10%" in result.reason
+
+
+def test_a_ssc_4_fvc_decline_is_from_the_earliest_value_not_the_highest():
+    c = inactive(case("dcSSc"))
+    c.set(
+        "dcssc.fvc_percent_predicted",
+        [
+            {"value": 80, "date": "2025-11-01"},
+            {"value": 84, "date": "2026-01-10"},  # 84 → 75 would be −10.7%
+            {"value": 75, "date": "2026-04-08"},
+        ],
+    )
+    result = c.result("A-SSC-4")
+    assert result.status.value == "not_met"
+    assert (
+        "FVC % predicted 80 on 2025-11-01 → 75 on 2026-04-08: decline 6.25% < 10%"
+        " (baseline: the earliest value within 6 months)"
+    ) in result.reason
 
 
 @pytest.mark.parametrize(
