@@ -68,6 +68,8 @@ def test_the_sysadmin_reads_no_clinical_record_and_writes_none():
     assert not reached, f"clinical URLs the system administrator reaches: {reached}"
 
 
-@pytest.mark.parametrize("name", sorted({**OWN_ACCOUNT, **STATELESS, **NOT_ADDRESSED, **DATA_REPAIR}))
+@pytest.mark.parametrize(
+    "name", sorted({**OWN_ACCOUNT, **STATELESS, **NOT_ADDRESSED, **DATA_REPAIR})
+)
 def test_each_exemption_names_a_real_url(name):
     assert name in ENTRIES
