@@ -22,7 +22,7 @@ def prerender_order_sheet(episode_id, languages=None):
     written here when the record is signed), else rendered into the PDF cache (core.pdf)
     so the download is a cache hit."""
     from . import records
-    from .views import pdf_context
+    from .records import pdf_context
 
     episode = (
         Episode.objects.select_related("patient", "patient__ward").filter(pk=episode_id).first()

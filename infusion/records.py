@@ -12,7 +12,7 @@ from django.conf import settings
 
 from core import signed_records
 
-from . import selectors
+from . import selectors, services, verification
 
 KIND = "infusion.order_sheet"
 TEMPLATE = "infusion/pdf/order_sheet.html"
@@ -71,7 +71,7 @@ def document(episode, orders):
 def store(episode, language, *, build_context, actor=None):
     """The stored PDF/A-3b of the signed order sheet in ``language`` (rendered if new), or
     None while nothing on it is signed. ``build_context()`` gives the sheet's context
-    (``views.pdf_context``); it is called in ``language``."""
+    (``pdf_context`` below); it is called in ``language``."""
     signed = document(episode, selectors.episode_orders(episode))
     if signed is None:
         return None
@@ -83,3 +83,27 @@ def store(episode, language, *, build_context, actor=None):
         actor=actor,
         description="Signed MSC orders (JSON)",
     )
+
+
+def pdf_context(episode):
+    """What the order sheet prints (views, the pre-render task and the stored record)."""
+    orders = selectors.episode_orders(episode)
+    checks, overrides = verification.episode_check_views(episode.pk)
+    return {
+        # C-VERIFY-1 / C-OVR-1: the checks and the overrides, on every printed record.
+        "checks": checks,
+        "overrides": overrides,
+        "episode": episode,
+        "patient": episode.patient,
+        "plan": episode.plan,
+        "rows": selectors.order_rows(orders),
+        "mar": selectors.mar_lines(orders),
+        "vitals": selectors.vitals_rows(episode),
+        "ranges": selectors.vital_ranges(),
+        "reactions": list(episode.reactions.select_related("recorded_by")),
+        "sae_reports": list(episode.sae_reports.select_related("reported_by", "reaction")),
+        "rate_steps": list(episode.rate_steps.select_related("recorded_by")),
+        # B-CONSENT-1 and B-SITE-1 on the order sheet.
+        "consent": services.consent_of(episode),
+        "ethics_approval_number": settings.ETHICS_APPROVAL_NUMBER,
+    }

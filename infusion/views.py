@@ -1168,29 +1168,6 @@ def _pdf(request, template, context, filename):
     return response
 
 
-def pdf_context(episode):
-    orders = selectors.episode_orders(episode)
-    checks, overrides = verification.episode_check_views(episode.pk)
-    return {
-        # C-VERIFY-1 / C-OVR-1: the checks and the overrides, on every printed record.
-        "checks": checks,
-        "overrides": overrides,
-        "episode": episode,
-        "patient": episode.patient,
-        "plan": episode.plan,
-        "rows": selectors.order_rows(orders),
-        "mar": selectors.mar_lines(orders),
-        "vitals": selectors.vitals_rows(episode),
-        "ranges": selectors.vital_ranges(),
-        "reactions": list(episode.reactions.select_related("recorded_by")),
-        "sae_reports": list(episode.sae_reports.select_related("reported_by", "reaction")),
-        "rate_steps": list(episode.rate_steps.select_related("recorded_by")),
-        # B-CONSENT-1 and B-SITE-1 on the order sheet.
-        "consent": services.consent_of(episode),
-        "ethics_approval_number": settings.ETHICS_APPROVAL_NUMBER,
-    }
-
-
 @login_required
 @require_GET
 @require_perm("infusion.view_episode")
@@ -1199,11 +1176,14 @@ def order_sheet_pdf(request, pk):
     filename = f"msc-order-sheet-{episode.pk}.pdf"
     # Once anything on it is signed: the archival PDF/A-3b, stored once (infusion.records).
     stored = records.store(
-        episode, _language(request), build_context=lambda: pdf_context(episode), actor=request.user
+        episode,
+        _language(request),
+        build_context=lambda: records.pdf_context(episode),
+        actor=request.user,
     )
     if stored is not None:
         return signed_records.response(stored, filename)
-    return _pdf(request, records.TEMPLATE, pdf_context(episode), filename)
+    return _pdf(request, records.TEMPLATE, records.pdf_context(episode), filename)
 
 
 @login_required
@@ -1214,7 +1194,7 @@ def record_pdf(request, pk):
     return _pdf(
         request,
         "infusion/pdf/record.html",
-        pdf_context(episode),
+        records.pdf_context(episode),
         f"msc-infusion-record-{episode.pk}.pdf",
     )
 

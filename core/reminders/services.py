@@ -70,6 +70,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 
+from celery import current_app
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
@@ -399,6 +400,8 @@ def _acknowledge(reminder, user, now, *, reason):
 
 # --- The sweeper (beat, every REMINDER_SWEEP_SECONDS) ------------------------------------
 
+DELIVERY_TASK = "core.tasks.deliver_reminders"
+
 
 def enqueue_delivery(ids):
     """Hand claimed reminders to delivery tasks, a few per task (REMINDER_DELIVERY_BATCH).
@@ -406,12 +409,11 @@ def enqueue_delivery(ids):
     Runs after the claim has committed. A few ids per task keeps each task short while
     sparing the broker one round trip per reminder (one worker then drains > 500/s).
     """
-    from core.tasks import deliver_reminders
-
     size = settings.REMINDER_DELIVERY_BATCH
     for start in range(0, len(ids), size):
         try:
-            deliver_reminders.delay(list(ids[start : start + size]))
+            # By task name: core.tasks calls these services, never the other way round.
+            current_app.signature(DELIVERY_TASK, args=(list(ids[start : start + size]),)).delay()
         except Exception:
             # Broker down: the rows stay "sending"; the sweep after their lease re-sends.
             logger.warning(

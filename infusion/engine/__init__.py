@@ -6,21 +6,12 @@ over frozen dataclasses. Every verdict is a ``Finding`` carrying its rule ID (``
 the consensus recommendation and GRADE grade (``"R7, 2C"``), a status, a severity and a
 one-line English reason with a translatable template (``gettext_noop``) and its params.
 
-Thin wrappers (to be written in the Django layer) need one call each::
-
-    # HTTP: POST /api/infusion/plan  (body: infusion/schema/plan-input.schema.json)
-    from infusion.engine import plan_from_json
-    plan, errors = plan_from_json(request.body)          # never raises on bad input
-    if errors:
-        return JsonResponse({"errors": [e.to_dict() for e in errors]}, status=400)
-    return JsonResponse(plan.to_dict())
-
-    # manage.py infusion_plan input.json [--json]
-    from infusion.engine import plan_from_json, plan_to_text
-    plan, errors = plan_from_json(Path(path).read_bytes())
-    if errors:
-        raise CommandError("; ".join(f"{e.path}: {e.message}" for e in errors))
-    self.stdout.write(json.dumps(plan.to_dict(), indent=2) if as_json else plan_to_text(plan))
+The Django layer calls it through thin wrappers, one call each: the JSON API
+``POST /api/infusion/plan`` (``infusion/api.py``, body per
+``infusion/schema/plan-input.schema.json``) and ``manage.py infusion_plan input.json
+[--json]`` use ``plan_from_json(raw) -> (plan, errors)``, which never raises on bad
+input; the ward's episode services build the document from the record
+(``infusion/inputs.py``) and call ``plan_from_document``.
 
 From an already-decoded document use ``plan_from_document(doc)`` (same return), or the
 parts: ``validate_plan_input(doc) -> list[FieldError]``, ``parse_plan_input(doc) ->

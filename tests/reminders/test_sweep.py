@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from celery import current_app
 from django.db import connection
 from django.utils import timezone
 
@@ -82,11 +83,11 @@ def test_a_broker_outage_at_enqueue_leaves_the_rows_for_the_lease(
 ):
     reminder = remind("a", due_at=T0)
 
-    class DownBroker:
-        def delay(self, ids):
-            raise ConnectionError("redis is down")
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("redis is down")
 
-    monkeypatch.setattr("core.tasks.deliver_reminders", DownBroker())
+    # The sweep enqueues by task name (services.DELIVERY_TASK): the registered task's send.
+    monkeypatch.setattr(current_app.tasks[services.DELIVERY_TASK], "apply_async", broker_down)
     with time_machine.travel(T0, tick=False), django_capture_on_commit_callbacks(execute=True):
         assert services.sweep() == [reminder.pk]
     reminder.refresh_from_db()
