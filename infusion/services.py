@@ -576,24 +576,33 @@ def _gate(
         )
 
 
-def _record_override(episode, check, *, action, actor, second, reason, now, extra=None):
-    """Store a C-VERIFY-1/C-OVR-1 override of ``check`` (an engine VerificationCheck) for
-    the episode, co-signed by ``second`` (whose password was checked), and audit it. A
-    live override of the same check that it replaces is voided."""
-    for previous in CheckOverride.objects.filter(
-        episode=episode, check_key=check.key, voided_at__isnull=True
-    ):
+def _supersede(rows, *, action, actor, patient_id, now):
+    """Void the live rows (an override or a deviation replaced by a new one), audited."""
+    for previous in rows.filter(voided_at__isnull=True):
         previous.voided_at, previous.void_reason = now, "superseded"
         previous.save()
         audit.record(
-            "check_override_void",
+            action,
             actor=actor,
             obj=previous,
-            patient_id=episode.patient_id,
+            patient_id=patient_id,
             old={"voided_at": None},
             new={"voided_at": now},
             reason="superseded",
         )
+
+
+def _record_override(episode, check, *, action, actor, second, reason, now, extra=None):
+    """Store a C-VERIFY-1/C-OVR-1 override of ``check`` (an engine VerificationCheck) for
+    the episode, co-signed by ``second`` (whose password was checked), and audit it. A
+    live override of the same check that it replaces is voided."""
+    _supersede(
+        CheckOverride.objects.filter(episode=episode, check_key=check.key),
+        action="check_override_void",
+        actor=actor,
+        patient_id=episode.patient_id,
+        now=now,
+    )
     override = CheckOverride.objects.create(
         episode=episode,
         check_key=check.key,
@@ -1715,18 +1724,13 @@ def cold_chain_viability_confirm(*, episode, actor, until, note, password):
         episode = _lock_episode(episode)
         if episode.status != EpisodeStatus.PLANNED:
             raise ActionRefused(_("The infusion has already started."), code="state")
-        for previous in ColdChainDeviation.objects.filter(episode=episode, voided_at__isnull=True):
-            previous.voided_at, previous.void_reason = now, "superseded"
-            previous.save()
-            audit.record(
-                "cold_chain_deviation_void",
-                actor=actor,
-                obj=previous,
-                patient_id=episode.patient_id,
-                old={"voided_at": None},
-                new={"voided_at": now},
-                reason="superseded",
-            )
+        _supersede(
+            ColdChainDeviation.objects.filter(episode=episode),
+            action="cold_chain_deviation_void",
+            actor=actor,
+            patient_id=episode.patient_id,
+            now=now,
+        )
         deviation = ColdChainDeviation.objects.create(
             episode=episode,
             must_complete_by=limit,
