@@ -145,6 +145,13 @@ TEMPLATES = [
             ],
         },
     },
+    {
+        # Fragments repeated hundreds of times per page (core/jinja.py, issue 23).
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {"environment": "core.jinja.environment", "autoescape": True},
+    },
 ]
 
 # --- Database -------------------------------------------------------------------------
