@@ -1,18 +1,12 @@
 """Showing engine output in the reader's language: findings, timeline titles, orders."""
 
-from datetime import datetime
 from decimal import Decimal
 
 from django import template
-from django.utils.html import escape
-from django.utils.safestring import mark_safe
-from django.utils.timezone import template_localtime
 from django.utils.translation import get_language, gettext_lazy, override
 from django.utils.translation import gettext as _
 
-from core.clinical_time import plausible_year
-from core.html import esc as _e
-from core.templatetags.ward_time import implausible
+from core.jinja import fragment
 from infusion.engine import RULES
 from infusion.planning import DRUG_LABELS, ROUTE_LABELS, UNIT_LABELS
 
@@ -99,15 +93,6 @@ def citation(rule_id):
     if rule is None:
         return rule_id
     return f"{rule_id} ({rule.citation or rule.section})"
-
-
-@register.filter
-def citations(rule_ids):
-    """Each rule ID with its citation, as ``<span class="rule-id">`` chips (one filter for
-    the whole list: an order row has several and a queue page has dozens of rows)."""
-    return mark_safe(  # noqa: S308 (each citation escaped)
-        "".join(f'<span class="rule-id">{escape(citation(r))}</span> ' for r in rule_ids or ())
-    )
 
 
 @register.filter
@@ -201,97 +186,26 @@ def active_of(episodes):
 
 
 # --- Order rows ------------------------------------------------------------------------
-# The cells of an order row, and the queue's rows with their verify and reject forms, are
-# built here rather than in templates: the pharmacy queue draws a score of rows, and an
-# included template with two {% url %} and two {% csrf_token %} per row cost the page
-# about half of its CPU. The markup is what the templates drew, byte for byte, and every
-# value goes through `_e` (Django's escaping), so only markup built here is marked safe.
-
-DAY = "%Y-%m-%d"
-MINUTE = "%Y-%m-%d %H:%M"
-PK_MARK = 987654321  # stands for the order's pk in a URL reversed once per card
+# The cells of an order row are one Jinja2 fragment (infusion/jinja2/infusion/
+# order_cells.jinja): the pharmacy queue draws a score of rows, and an included Django
+# template per row cost the page about half of its CPU.
 
 
-def _when(value, pattern):
-    """``|when`` for a row's dates and times: in the ward's time zone; None draws nothing."""
-    if value is None:
-        return ""
-    if not plausible_year(value):  # issue 16: stored before the input boundary
-        return implausible(value)
-    if isinstance(value, datetime):
-        value = template_localtime(value)
-    return value.strftime(pattern)
-
-
-def _label(labels, key, make, value):
-    """``make(value)`` escaped, looked up once per key in ``labels`` (the labels of one
-    render: translating is most of a row's cost, and a page repeats a few labels)."""
-    text = labels.get(key)
-    if text is None:
-        text = labels[key] = _e(make(value))
-    return text
-
-
-def _signature_labels():
-    return _e(_("Prescribed by")), _e(_("Hold override co-signed by")), _e(_("Verified by"))
-
-
-def _signature_line(label, signature):
-    if signature is None:
-        return ""
-    return (
-        f'<div class="sig">{label} <strong>{_e(signature.signer_name)}</strong> '
-        f"{_when(signature.signed_at, MINUTE)}</div>"
-    )
-
-
-def _voided_line(signature):
-    values = {"meaning": _e(signature.get_meaning_display()), "name": _e(signature.signer_name)}
+def voided_text(signature):
+    """ "Voided signature: Prescribed by Li Wei" (text; the fragment escapes it)."""
+    values = {"meaning": signature.get_meaning_display(), "name": signature.signer_name}
     try:
-        text = _("Voided signature: %(meaning)s %(name)s") % values
+        return _("Voided signature: %(meaning)s %(name)s") % values
     except (KeyError, ValueError):  # a translation that lost a placeholder, as the tag does
         with override(None):
-            text = _("Voided signature: %(meaning)s %(name)s") % values
-    return f'<div class="sig voided">{text} ({_e(signature.void_reason)})</div>'
-
-
-def _order_cells(row, labels):
-    o = row.order
-    kind = _label(labels, ("kind", o.kind), type(o).get_kind_display, o)
-    status = _label(labels, ("status", o.status), type(o).get_status_display, o)
-    drug = _label(labels, ("drug", o.drug), drug_label, o.drug)
-    route = _label(labels, ("route", o.route), route_label, o.route)
-    volume = f"<br><small>{_e(plain_decimal(o.volume_ml))} mL</small>" if o.volume_ml else ""
-    scheduled = _when(o.scheduled_at, MINUTE) if o.scheduled_at else ""
-    days = f"{_when(o.first_day, DAY)} → {_when(o.last_day, DAY)}" if o.first_day else ""
-    rejected = f"<br><small>{_e(o.reject_reason)}</small>" if o.status == "rejected" else ""
-    cancelled = f"<br><small>{_e(o.cancel_reason)}</small>" if o.status == "cancelled" else ""
-    signatures = ""
-    if row.prescribed or row.override or row.verified:
-        if "signatures" not in labels:
-            labels["signatures"] = _signature_labels()
-        signatures = labels["signatures"]
-    prescribed = _signature_line(signatures and signatures[0], row.prescribed)
-    override_line = _signature_line(signatures and signatures[1], row.override)
-    verified = _signature_line(signatures and signatures[2], row.verified)
-    voided = "".join(_voided_line(s) for s in row.voided)
-    return (
-        f"\n<td><strong>{kind}</strong><br>{drug}</td>\n"
-        f"<td>{_e(dose_text(o))}<br><small>{route}</small>\n"
-        f"  {volume}</td>\n"
-        f"<td>{scheduled}\n  {days}</td>\n"
-        f'<td class="rules">{citations(o.rule_ids)}</td>\n'
-        f'<td><span class="chip ost-{_e(o.status)}">{status}</span>\n'
-        f"  {rejected}\n  {cancelled}</td>\n"
-        f'<td class="sigs">\n  {prescribed}\n  {override_line}\n  {verified}\n  {voided}\n</td>\n'
-    )
+            return _("Voided signature: %(meaning)s %(name)s") % values
 
 
 @register.filter
 def order_cells(row):
     """The six cells of an order row (an ``OrderRow``): what, dose and route, when, rules,
     status, signatures. The same cells on the episode page and in the pharmacy queue."""
-    return mark_safe(_order_cells(row, {}))  # noqa: S308 (every value escaped by _e)
+    return fragment("infusion/order_cells.jinja", row=row)
 
 
 # --- Consent on the queue card (B-CONSENT-1) -------------------------------------------
