@@ -8,6 +8,7 @@ from django.db import connection
 
 from infusion import services
 from infusion.models import OrderKind, OrderStatus, Signature, SignatureMeaning
+from infusion.services import orders as order_services
 from tests.factories import PASSWORD, make_patient, make_user, make_ward
 from tests.infusion.conftest import open_episode, order_of, sign_all
 
@@ -34,13 +35,14 @@ def test_exactly_one_of_two_pharmacists_verifies_and_the_other_is_told_who_did(m
 
     # Hold the row lock a moment inside the verification, so the second pharmacist's
     # transaction certainly arrives while the first one is still deciding.
-    real = services._prescriber_signature
+    real = order_services._prescriber_signature
 
     def slow(order):
         time.sleep(0.3)
         return real(order)
 
-    monkeypatch.setattr(services, "_prescriber_signature", slow)
+    # Patched where `_verify_one` looks it up: the module that owns it.
+    monkeypatch.setattr(order_services, "_prescriber_signature", slow)
     barrier = threading.Barrier(2)
     results = {}
 
