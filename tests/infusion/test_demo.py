@@ -17,7 +17,14 @@ pytestmark = pytest.mark.django_db
 def _only_this_apps_demo(monkeypatch):
     # seed_demo calls every app's seed_demo(); test this app's alone (on core's base data).
     from django.apps import apps
+    from django.template import engines
+    from django.template.utils import get_app_template_dirs
 
+    # Template directories are found once per process from the installed apps: find them
+    # before the app list is narrowed, or a PDF rendered here misses the shell's templates.
+    for engine in engines.all():
+        engine.template_dirs  # noqa: B018
+    get_app_template_dirs("templates"), get_app_template_dirs("jinja2")
     infusion = apps.get_app_config("infusion")
     monkeypatch.setattr(apps, "get_app_configs", lambda: [infusion])
 
