@@ -11,12 +11,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from core import numbers
 from core.forms import BOUNDED_NUMBER_MESSAGE
-from core.html import esc as _e
 from screening.engine import mmt8_total
 from screening.engine.bvas import BVAS_NOT_MAJOR, bvas_item_is_major
 from screening.engine.calculators import (
@@ -47,7 +46,7 @@ MAX_TEXT = 200
 MAX_ROWS = 30
 
 
-# --- Inputs as the template draws them ---------------------------------------------------
+# --- Inputs, as screening/jinja2/screening/form.jinja draws them ------------------------
 
 
 @dataclass
@@ -56,7 +55,7 @@ class Input:
     widget: str  # number, date, text, select, checkbox
     label: object = ""
     value: object = ""
-    options: list = field(default_factory=list)  # [(value, label)] for selects
+    options: list = field(default_factory=list)  # [(str value, label)] for selects
     checked: bool = False
     attrs: dict = field(default_factory=dict)
     errors: list = field(default_factory=list)
@@ -67,73 +66,12 @@ class Input:
         suffix = f"-{self.value}" if self.widget == "checkbox" else ""
         return "in-" + (self.name + suffix).replace(".", "-").replace(" ", "_")
 
-    def html(self, read_only=False):
-        """The input's markup (built here, not in a template: a form has ~300 of them).
-
-        Every value goes through ``_e`` (Django's escaping: already-safe markup as it is,
-        anything else through ``html.escape``); f-strings instead of ``format_html``
-        because this runs a thousand times a page."""
-        ident = _e(self.id)
-        off = " disabled" if read_only else ""
-        invalid = ' aria-invalid="true"' if self.errors else ""
-        if self.widget == "readonly":
-            # Translated outside the f-string: makemessages does not look inside one.
-            note = _("from the patient record")
-            return mark_safe(  # noqa: S308 (every value escaped by _e)
-                f'<span class="ro" id="{ident}">{_e(self.value or "—")} '
-                f"<small>({_e(note)})</small></span>"
-            )
-        if self.widget == "checkbox":
-            checked = " checked" if self.checked else ""
-            return mark_safe(  # noqa: S308 (every value escaped by _e)
-                f'<label class="cb" for="{ident}"><input type="checkbox" id="{ident}" '
-                f'name="{_e(self.name)}" value="{_e(self.value)}"{checked}{off}> '
-                f"{_e(self.label)}</label>"
-            )
-        if self.widget == "select":
-            current = str(self.value)
-            options = "".join(
-                f'<option value="{_e(value)}"{" selected" if str(value) == current else ""}>'
-                f"{_e(label)}</option>"
-                for value, label in self.options
-            )
-            control = (
-                f'<select id="{ident}" name="{_e(self.name)}"{invalid}{off}>{options}</select>'
-            )
-        else:
-            kind, attrs = self.widget, self.attrs
-            if self.errors and kind in ("number", "date"):
-                # Issue 16: a browser draws a number or date input holding text that does
-                # not read ("abc") as empty; as text, what was typed stays in sight.
-                kind = "text"
-                attrs = {k: v for k, v in attrs.items() if k not in ("min", "max", "step")}
-            attrs = "".join(f' {_e(k)}="{_e(v)}"' for k, v in attrs.items())
-            control = (
-                f'<input type="{_e(kind)}" id="{ident}" name="{_e(self.name)}" '
-                f'value="{_e(self.value)}"{attrs}{invalid}{off}>'
-            )
-        return mark_safe(  # noqa: S308 (every value escaped by _e)
-            f'<label class="in {_e(self.size)}" for="{ident}"><span>{_e(self.label)}</span>'
-            f"{control}</label>"
-        )
-
 
 @dataclass
 class Line:
     caption: object
     inputs: list
     cls: str = ""
-
-
-def lines_html(lines, read_only=False):
-    """A group's lines of inputs as markup, as the template once drew them: a form has
-    ~400 lines and ~1,000 inputs, and a template loop costs more than the markup."""
-    out = []
-    for line in lines:
-        caption = f'<span class="caption">{_e(line.caption)}</span>' if line.caption else ""
-        inputs = "".join(i.html(read_only=read_only) for i in line.inputs)
-        out.append(f'<div class="fline {_e(line.cls)}">{caption}{inputs}</div>')
-    return mark_safe("".join(out))  # noqa: S308 (every value escaped by _e or Input.html)
 
 
 def input_id(name):
@@ -252,8 +190,33 @@ def _get(obj, *keys):
     return obj
 
 
+# (id of a lazy label, language) -> (the label, its translation). The label is kept with
+# its translation, so its id stays its own; labels are the vocabulary's and the layout's
+# constants (a few hundred), the bound only a guard.
+_TRANSLATED = {}
+_TRANSLATED_MAX = 20_000
+
+
+def _translated(label, language):
+    """A label as text, translated once per language: a page draws the same vocabulary
+    (BVAS items, yes/no, group labels) in ~500 options and ~150 inputs, and a lazy
+    label is translated again each time it is printed."""
+    if type(label) is str:
+        return label
+    key = (id(label), language)
+    found = _TRANSLATED.get(key)
+    if found is None:
+        if len(_TRANSLATED) >= _TRANSLATED_MAX:
+            _TRANSLATED.clear()
+        found = _TRANSLATED[key] = (label, str(label))
+    return found[1]
+
+
 def _select(name, label, options, value, *, size="s", blank=True):
-    opts = ([("", "—")] if blank else []) + [(str(v), lbl) for v, lbl in options]
+    language = get_language()
+    opts = ([("", "—")] if blank else []) + [
+        (str(v), _translated(lbl, language)) for v, lbl in options
+    ]
     return Input(name, "select", label, _s(value), opts, size=size)
 
 
@@ -300,6 +263,12 @@ class Group:
         grid = [line for line in lines if line.cls == "grid"]
         for line in grid[1:]:
             line.cls = "grid nolabel"
+        # The vocabulary's labels as text, each translated once per language.
+        language = get_language()
+        for line in lines:
+            line.caption = _translated(line.caption, language)
+            for i in line.inputs:
+                i.label = _translated(i.label, language)
         return lines
 
     def parse(self, reader):
