@@ -17,6 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -401,6 +402,14 @@ CELERY_BEAT_SCHEDULE["audit-checkpoint"] = {
     "task": "core.tasks.write_audit_checkpoint",
     "schedule": float(AUDIT_CHECKPOINT_MINUTES * 60),
     "options": {"expires": float(AUDIT_CHECKPOINT_MINUTES * 60)},
+}
+# The full verification of the chain (every event and checkpoint), nightly at this hour
+# UTC (18 = 02:00 in Asia/Shanghai); the audit browser checks only the newer events.
+AUDIT_FULL_VERIFY_UTC_HOUR = env_int("AUDIT_FULL_VERIFY_UTC_HOUR", 18, minimum=0, maximum=23)
+CELERY_BEAT_SCHEDULE["audit-full-verify"] = {
+    "task": "core.tasks.verify_audit_chain",
+    "schedule": crontab(hour=AUDIT_FULL_VERIFY_UTC_HOUR, minute=0),
+    "options": {"expires": 6 * 3600.0},
 }
 # The software version recorded in every audit event: APP_VERSION when set, else
 # `git describe` of the checkout, else the version in pyproject.toml (core/version.py).

@@ -67,7 +67,8 @@ class Checkpoint:
     source: str
 
     def describe(self):
-        return f"written {self.written_at} (line {self.line} of {FILE_NAME})"
+        where = f"line {self.line}" if self.line else "the last line"
+        return f"written {self.written_at} ({where} of {FILE_NAME})"
 
 
 def checkpoint_path():
@@ -155,6 +156,22 @@ def _last_line():
         return None
 
 
+def last_checkpoint():
+    """The newest checkpoint (its line number not counted), or None when there is none;
+    raises CheckpointError when that line is not genuine. Reads only the file's tail:
+    what the audit browser compares on every view (`audit.verify_new_events`)."""
+    try:
+        with open(checkpoint_path(), "rb") as f:
+            size = f.seek(0, os.SEEK_END)
+            f.seek(max(0, size - _MAX_LINE - 1))
+            tail = f.read().rstrip(b"\n").rsplit(b"\n", 1)[-1]
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        raise CheckpointError(None, f"the checkpoint file cannot be read: {error}") from error
+    return _parse(None, tail) if tail else None
+
+
 def read_checkpoints():
     """The checkpoints in the file as it is *now* (its size is taken at this call, so
     lines appended later are not read), as a generator of Checkpoint that raises
@@ -190,7 +207,7 @@ def _lines(f, size):
 
 
 def _parse(number, raw):
-    where = f"line {number} of {FILE_NAME}"
+    where = f"line {number} of {FILE_NAME}" if number else f"the last line of {FILE_NAME}"
     try:
         if len(raw) > _MAX_LINE:
             raise ValueError("too long")

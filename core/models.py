@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
 
 from .choices import Model
@@ -104,7 +105,11 @@ class Patient(Model):
     class Meta:
         ordering = ["hospital_number"]
         verbose_name = _("patient")
-        indexes = [models.Index(fields=["ward", "name"])]
+        indexes = [
+            models.Index(fields=["ward", "name"]),
+            # The patient list: a ward's page in hospital-number order (issue 23).
+            models.Index(fields=["ward", "hospital_number"]),
+        ]
 
     def __str__(self):
         return f"{self.hospital_number} {self.name}"
@@ -334,10 +339,38 @@ class AuditEvent(Model):
     class Meta:
         ordering = ["-seq"]
         verbose_name = _("audit event")
-        indexes = [models.Index(fields=["object_type", "object_id"])]
+        indexes = [
+            models.Index(fields=["object_type", "object_id"]),
+            # The audit browser's filters, each read newest first (issue 23: 1M events).
+            models.Index(fields=["patient_id", "seq"], name="core_audit_patient_seq"),
+            models.Index(Upper("action"), "seq", name="core_audit_action_seq"),
+            models.Index(fields=["object_id", "seq"], name="core_audit_object_id_seq"),
+        ]
 
     def __str__(self):
         return f"#{self.seq} {self.action} {self.object_type}:{self.object_id}"
+
+
+class AuditChainState(models.Model):
+    """How far the audit chain has been verified: one row (pk 1), MAC'd under the audit
+    key (core/audit.py). The audit browser checks only the events after ``head_seq``;
+    the last full verification (`audit_verify`: every event and checkpoint) is kept
+    beside it, with what it found."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    head_seq = models.BigIntegerField(default=0)
+    head_hash = models.CharField(max_length=64)
+    head_checked_at = models.DateTimeField(null=True)
+    full_at = models.DateTimeField(null=True)
+    full_seq = models.BigIntegerField(default=0)
+    full_ok = models.BooleanField(default=True)
+    full_broken_seq = models.BigIntegerField(null=True)
+    full_problem = models.TextField(blank=True)
+    key_id = models.CharField(max_length=32)
+    mac = models.CharField(max_length=64)
+
+    def __str__(self):
+        return f"audit chain verified to #{self.head_seq}"
 
 
 class SecurityEvent(Model):

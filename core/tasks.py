@@ -1,10 +1,15 @@
 """Celery tasks of the core app. Thin: take ids, call services (core.reminders.services)."""
 
+import io
+import logging
+
 from celery import shared_task
 from django.conf import settings
 
 from core import audit_checkpoints, security_log
 from core.reminders import services
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(ignore_result=True)
@@ -46,3 +51,20 @@ def write_audit_checkpoint():
 def prune_security_log():
     """Beat, hourly: drop security events older than SECURITY_LOG_RETENTION_DAYS."""
     security_log.prune()
+
+
+@shared_task(ignore_result=True)
+def verify_audit_chain():
+    """Beat, nightly at AUDIT_FULL_VERIFY_UTC_HOUR: the full verification of every event
+    and checkpoint (`manage.py audit_verify`, streamed). Its result is what the audit
+    browser's chain panel reports as "last full verification"; a break is logged here and
+    shown there until a full verification passes again."""
+    from django.core.management import CommandError, call_command
+
+    out = io.StringIO()
+    try:
+        call_command("audit_verify", stdout=out)
+    except CommandError as error:
+        logger.error("nightly audit verification: %s", error)
+    else:
+        logger.info("nightly audit verification: %s", out.getvalue().strip())

@@ -136,7 +136,11 @@ class Episode(Model):
         ordering = ["planned_start", "pk"]
         verbose_name = _("MSC infusion episode")
         permissions = [("chart_infusion", "Can chart the infusion at the bedside")]
-        indexes = [models.Index(fields=["patient", "status"])]
+        indexes = [
+            models.Index(fields=["patient", "status"]),
+            # The pharmacist queue's order: its first page without sorting the queue.
+            models.Index(fields=["planned_start", "id"]),
+        ]
 
     def __str__(self):
         return f"MSC episode {self.pk} ({self.patient})"

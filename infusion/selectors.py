@@ -5,14 +5,15 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 from functools import cache
-from types import SimpleNamespace
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, Window
+from django.db import connection
+from django.db.models import Exists, IntegerField, OuterRef, Prefetch, Q
+from django.db.models.expressions import RawSQL
 from django.http import Http404
 from django.utils import timezone
 
-from core import compiled
 from core.access import get_for_user, scoped_for_user
+from core.models import Patient, Role
 from infusion.engine import end_status
 
 from . import verification
@@ -155,42 +156,95 @@ class QueueItem:
         return [c for c in self.checks if c.blocks]
 
 
+# How many pages past the one shown the queue is counted: "Page 1 of 20" and "63
+# episodes waiting" are exact up to there; beyond, the page says "more than" (counting a
+# queue of thousands, episode by episode and ward by ward, would cost more than the page).
+QUEUE_PAGES_COUNTED = 20
+
+
 def pharmacy_queue(user, page=1):
     """Episodes with orders waiting for verification, most urgent (earliest start) first:
-    ``(items, total, page)``, the page clamped to the pages there are.
+    ``(items, total, page)``, the page clamped to the pages there are. ``total`` is exact
+    up to ``QUEUE_PAGES_COUNTED`` pages past this one, one more when there are more
+    (``queue_count_shown``).
 
-    Two queries whatever the number of rows: the page of episodes (only the columns a
-    card shows) carries the total (a window count, no separate COUNT); one query reads the
+    Three queries whatever the number of rows: the page of episodes (only the columns a
+    card shows, read in the order of the planned-start index) carries the total (a count
+    PostgreSQL runs once beside it, of no more rows than it needs); one query reads the
     orders, the patients' cyclophosphamide orders and their signatures (`_with_orders`);
-    the checks read only the plan values the episode keeps as columns.
+    one the live overrides. The checks read only the plan values the episode keeps as
+    columns.
     """
     page = max(page, 1)
     rows = _with_orders(_queue_page(user, page))
     if not rows and page > 1:  # past the last page (the queue got shorter): the last one
-        page = queue_pages(_queue_episodes(user).count())
+        page = queue_pages(_queue_members(user).count())
         rows = _with_orders(_queue_page(user, page))
     total = rows[0].queue_total if rows else 0
     overrides = verification.live_overrides([ep.pk for ep in rows])
     return [_queue_item(ep, overrides[ep.pk]) for ep in rows], total, page
 
 
+def queue_count_shown(total, page=1):
+    """``(n, more)`` for the page header and the pager: the count, or with ``more`` the
+    number the queue is known to exceed."""
+    counted = _counted(page)
+    return (counted, True) if total > counted else (total, False)
+
+
+def _counted(page):
+    return (page + QUEUE_PAGES_COUNTED) * QUEUE_PAGE_SIZE
+
+
 def _queue_page(user, page):
-    """A page of the queue's episodes, each with ``queue_total`` (its SQL compiled once
-    per connection: see ``core.compiled``; the ward is its one changing value)."""
+    """A page of the queue's episodes, each with ``queue_total``: a count of its own
+    beside the page (a window over the rows would read the whole queue to give five)."""
     start = (page - 1) * QUEUE_PAGE_SIZE
-    values = {"ward": user.ward_id} if user.ward_id is not None else {}
+    counted = _queue_count(user, _counted(page) + 1)
+    episodes = _queue_episodes(user).annotate(queue_total=counted)
+    return list(episodes[start : start + QUEUE_PAGE_SIZE])
 
-    def build(ward=None):
-        scope = SimpleNamespace(role=user.role, ward_id=ward)  # what scoped_for_user reads
-        episodes = _queue_episodes(scope).annotate(queue_total=Window(Count("pk")))
-        return episodes[start : start + QUEUE_PAGE_SIZE]
 
-    return compiled.rows(("queue-page", user.role, start), build, **values)
+def _queue_count(user, limit):
+    """How many episodes wait, counting no more than ``limit``: SQL written once (the ORM
+    spent longer building this subquery than PostgreSQL spends running it), the same
+    episodes as ``_queue_membership_shape`` (tests compare them); the page answers for
+    anyone ``scoped_for_user`` gives no episodes, without a query."""
+    ward = user.ward_id if user.role != Role.AUDITOR else None
+    sql = _queue_count_sql(by_ward=ward is not None)
+    params = [EpisodeStatus.CANCELLED, OrderStatus.SIGNED, limit]
+    params = [ward, *params] if ward is not None else params
+    return RawSQL(sql, params, output_field=IntegerField())  # noqa: S611 (values as params)
+
+
+@cache
+def _queue_count_sql(*, by_ward):
+    qn = connection.ops.quote_name
+    episode, order, patient = Episode._meta, Order._meta, Patient._meta
+    e_id, e_patient = qn(episode.pk.column), qn(episode.get_field("patient").column)
+    on_ward = (
+        f" JOIN {qn(patient.db_table)} p ON p.{qn(patient.pk.column)} = e.{e_patient}"
+        f" AND p.{qn(patient.get_field('ward').column)} = %s"
+        if by_ward
+        else ""
+    )
+    return (
+        f"SELECT COUNT(*) FROM (SELECT e.{e_id} FROM {qn(episode.db_table)} e{on_ward}"  # noqa: S608
+        f" WHERE e.{qn(episode.get_field('status').column)} <> %s"
+        f" AND EXISTS (SELECT 1 FROM {qn(order.db_table)} o"
+        f" WHERE o.{qn(order.get_field('episode').column)} = e.{e_id}"
+        f" AND o.{qn(order.get_field('status').column)} = %s) LIMIT %s) queue"
+    )
+
+
+def _queue_members(user):
+    return scoped_for_user(user, _queue_membership_shape().all(), ward_path="patient__ward")
 
 
 def queue_total(user):
-    """How many episodes wait for verification (the queue page's header)."""
-    return _queue_episodes(user).count()
+    """How many episodes wait for verification (the header an htmx answer swaps in), as
+    the first page counts them (``queue_count_shown``)."""
+    return _queue_members(user).order_by().values("pk")[: _counted(1) + 1].count()
 
 
 def queue_pages(total):
@@ -223,13 +277,16 @@ def _queue_episodes(user):
 # what building one costs) and filtered per request; never evaluated themselves, so they
 # hold no rows.
 @cache
-def _queue_episodes_shape():
+def _queue_membership_shape():
+    """The episodes in the queue: not cancelled, with an order signed and not verified."""
     pending = Order.objects.filter(episode=OuterRef("pk"), status=OrderStatus.SIGNED)
+    return Episode.objects.filter(Exists(pending)).exclude(status=EpisodeStatus.CANCELLED)
+
+
+@cache
+def _queue_episodes_shape():
     return verification.with_check_values(
-        Episode.objects.select_related("patient")
-        .filter(Exists(pending))
-        .exclude(status=EpisodeStatus.CANCELLED)
-        .only(*QUEUE_EPISODE_FIELDS)
+        _queue_membership_shape().select_related("patient").only(*QUEUE_EPISODE_FIELDS)
     ).order_by("planned_start", "pk")
 
 
@@ -275,13 +332,9 @@ def _with_orders(episodes):
     by_pk = {ep.pk: ep for ep in episodes}
     patient_ids = {ep.patient_id for ep in episodes}
     n_order = len(QUEUE_ORDER_FIELDS)
-    values = compiled.rows(
-        "queue-orders",
-        lambda episodes, patients: _queue_orders_shape().filter(
-            Q(episode_id__in=episodes) | Q(patient_id__in=patients, kind=OrderKind.CYCLOPHOSPHAMIDE)
-        ),
-        episodes=list(by_pk),
-        patients=sorted(patient_ids),
+    values = _queue_orders_shape().filter(
+        Q(episode_id__in=list(by_pk))
+        | Q(patient_id__in=sorted(patient_ids), kind=OrderKind.CYCLOPHOSPHAMIDE)
     )
     db = Order.objects.db
     orders = []

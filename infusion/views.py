@@ -77,11 +77,13 @@ def queue(request):
         raise PermissionDenied("pharmacy queue")
     page = page_number(request.GET.get("page"))  # an absurd one: the last page, no 500
     items, total, page = selectors.pharmacy_queue(request.user, page)
+    total, more = selectors.queue_count_shown(total, page)  # more: "more than" the total
     pages = selectors.queue_pages(total)
     context = {
         "items": items,
         "episode_id": None,  # the card's id when an htmx answer has no item left
         "total": total,
+        "more": more,
         "page": page,
         "pages": pages,
         "can_verify": request.user.has_perm("infusion.verify_order"),
@@ -673,6 +675,7 @@ def _queue_item_response(request, order, alert, ok, *, episode_id=None):
     episode_id = episode_id or order.episode_id
     if request.htmx:
         item = selectors.pharmacy_queue_item(request.user, episode_id)
+        total, more = selectors.queue_count_shown(selectors.queue_total(request.user))
         context = {
             "item": item,
             "episode_id": episode_id,
@@ -680,7 +683,8 @@ def _queue_item_response(request, order, alert, ok, *, episode_id=None):
             "alert_ok": ok,
             "can_verify": True,
             "oob_count": True,
-            "total": selectors.queue_total(request.user),
+            "total": total,
+            "more": more,
         }
         return render(request, "infusion/queue.html#queue-item", context)
     (messages.success if ok else messages.error)(request, alert)

@@ -2,6 +2,7 @@
 the screening log's filters and the CONSORT-style flow counts."""
 
 from collections import Counter, defaultdict
+from functools import cache
 
 from django.db import connection
 from django.db.models import OuterRef, Subquery
@@ -9,7 +10,6 @@ from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from core import compiled
 from core.access import get_for_user, scoped_for_user
 from core.models import LabResult, Measurement, Role
 from screening.engine import render, render_reason
@@ -45,36 +45,20 @@ def with_row_version(qs):
 
 
 def get_screening_for_user(user, pk):
-    """The screening if the user's ward holds it (auditors: any); else 404, audited.
+    """The screening if the user's ward holds it (auditors: any), with its patient, ward
+    and row version, in one query; else 404, audited (the one access check).
 
-    The page and every live re-evaluation read it: on the user's own ward, through SQL
-    compiled once (``_on_ward``); anything else (another ward, no such row, an
-    auditor) through the one access check, which answers and audits it."""
-    screening = _on_ward(user, pk)
-    if screening is not None:
-        return screening
-    qs = with_row_version(Screening.objects.select_related("patient", "patient__ward"))
-    return get_for_user(user, qs, pk, ward_path="patient__ward", patient_path="patient_id")
-
-
-def _on_ward(user, pk):
-    """The screening ``pk`` with its patient, ward and row version if the user's ward
-    holds it; else None. Its SQL is compiled once per connection (``core.compiled``):
-    building it cost the ORM more than PostgreSQL spends running it."""
-    pk = str(pk)
-    if user.role in (None, Role.AUDITOR) or user.ward_id is None:
-        return None
-    if not (pk.isascii() and pk.isdigit()) or int(pk) >= 2**63:  # the ORM answers those
-        return None
-    found = compiled.rows(
-        "screening-on-ward",
-        lambda pk, ward: with_row_version(
-            Screening.objects.select_related("patient", "patient__ward")
-        ).filter(pk=pk, patient__ward_id=ward),
-        pk=int(pk),
-        ward=user.ward_id,
+    The page and every live re-evaluation read it; the queryset's joins and columns are
+    shaped once per process (``_screening_shape``) and only filtered here."""
+    return get_for_user(
+        user, _screening_shape().all(), pk, ward_path="patient__ward", patient_path="patient_id"
     )
-    return found[0] if found else None
+
+
+@cache
+def _screening_shape():
+    # Never evaluated itself (``.all()`` gives each request its own copy), so it holds no rows.
+    return with_row_version(Screening.objects.select_related("patient", "patient__ward"))
 
 
 def patient_screenings(patient):
