@@ -208,6 +208,30 @@ def order_cells(row):
     return fragment("infusion/order_cells.jinja", row=row)
 
 
+@register.simple_tag(takes_context=True)
+def queue_card(context):
+    """The pharmacy queue card of ``item`` (infusion/jinja2/infusion/queue_card.jinja): the
+    queue draws five a page, each a score of rows, and as an included Django template the
+    card cost the page most of its time (issue 23)."""
+    from django.template.defaulttags import CsrfTokenNode
+    from django.template.loader import render_to_string
+
+    request = context.get("request")
+    return fragment(
+        "infusion/queue_card.jinja",
+        item=context["item"],
+        eid=context["eid"],
+        can_verify=context.get("can_verify"),
+        user=context.get("user"),
+        alert=context.get("alert"),
+        alert_ok=context.get("alert_ok"),
+        csrf_input=CsrfTokenNode().render(context),  # as {% csrf_token %} prints it
+        signature_username=lambda: render_to_string(
+            "core/_signature_username.html", {"request": request, "compact": True}
+        ),
+    )
+
+
 # --- Consent on the queue card (B-CONSENT-1) -------------------------------------------
 
 
