@@ -20,6 +20,7 @@ from . import verification
 from .models import (
     CONTENT_FIELDS,
     AdverseReaction,
+    CheckOverride,
     DoseDue,
     DoseState,
     Episode,
@@ -168,11 +169,12 @@ def pharmacy_queue(user, page=1):
     up to ``QUEUE_PAGES_COUNTED`` pages past this one, one more when there are more
     (``queue_count_shown``).
 
-    Three queries whatever the number of rows: the page of episodes (only the columns a
-    card shows, read in the order of the planned-start index) carries the total (a count
-    PostgreSQL runs once beside it, of no more rows than it needs); one query reads the
-    orders, the patients' cyclophosphamide orders and their signatures (`_with_orders`);
-    one the live overrides. The checks read only the plan values the episode keeps as
+    Two or three queries whatever the number of rows: the page of episodes (only the
+    columns a card shows, read in the order of the planned-start index) carries the total
+    (a count PostgreSQL runs once beside it, of no more rows than it needs) and whether
+    each has a live check override; one query reads the orders, the patients'
+    cyclophosphamide orders and their signatures (`_with_orders`); one the live
+    overrides, only when a card on the page has one. The checks read only the plan values the episode keeps as
     columns.
     """
     page = max(page, 1)
@@ -181,8 +183,15 @@ def pharmacy_queue(user, page=1):
         page = queue_pages(_queue_members(user).count())
         rows = _with_orders(_queue_page(user, page))
     total = rows[0].queue_total if rows else 0
-    overrides = verification.live_overrides([ep.pk for ep in rows])
-    return [_queue_item(ep, overrides[ep.pk]) for ep in rows], total, page
+    overrides = _live_overrides(rows)
+    return [_queue_item(ep, overrides.get(ep.pk, [])) for ep in rows], total, page
+
+
+def _live_overrides(episodes):
+    """The live check overrides of those episodes that have one (the page query says
+    which: ``has_live_override``); no query when none has."""
+    with_override = [ep.pk for ep in episodes if ep.has_live_override]
+    return verification.live_overrides(with_override) if with_override else {}
 
 
 def queue_count_shown(total, page=1):
@@ -257,7 +266,7 @@ def pharmacy_queue_item(user, episode_id):
     episodes = _with_orders(_queue_episodes(user).filter(pk=episode_id))
     if not episodes:
         return None
-    return _queue_item(episodes[0], verification.live_overrides([episode_id])[episode_id])
+    return _queue_item(episodes[0], _live_overrides(episodes).get(episode_id, []))
 
 
 # What a queue card reads of an episode: the header and the checks' plan values.
@@ -285,9 +294,14 @@ def _queue_membership_shape():
 
 @cache
 def _queue_episodes_shape():
-    return verification.with_check_values(
-        _queue_membership_shape().select_related("patient").only(*QUEUE_EPISODE_FIELDS)
-    ).order_by("planned_start", "pk")
+    overridden = CheckOverride.objects.filter(episode=OuterRef("pk"), voided_at__isnull=True)
+    return (
+        verification.with_check_values(
+            _queue_membership_shape().select_related("patient").only(*QUEUE_EPISODE_FIELDS)
+        )
+        .annotate(has_live_override=Exists(overridden))
+        .order_by("planned_start", "pk")
+    )
 
 
 # What a queue card reads of an order: what was prescribed (the signed content) but the

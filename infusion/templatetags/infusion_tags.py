@@ -226,10 +226,22 @@ def queue_card(context):
         alert=context.get("alert"),
         alert_ok=context.get("alert_ok"),
         csrf_input=CsrfTokenNode().render(context),  # as {% csrf_token %} prints it
-        signature_username=lambda: render_to_string(
-            "core/_signature_username.html", {"request": request, "compact": True}
+        signature_username=lambda: _once_per_page(
+            context,
+            "queue_signature_username",
+            lambda: render_to_string(
+                "core/_signature_username.html", {"request": request, "compact": True}
+            ),
         ),
     )
+
+
+def _once_per_page(context, key, render):
+    """``render()`` once per rendering of the page (the same for every card on it)."""
+    kept = context.render_context
+    if key not in kept:
+        kept[key] = render()
+    return kept[key]
 
 
 # --- Consent on the queue card (B-CONSENT-1) -------------------------------------------

@@ -122,7 +122,9 @@ def test_the_number_of_queries_does_not_grow_with_the_rows(
     assert len(six) == len(one), [q["sql"] for q in six.captured_queries]
 
 
-def test_a_queue_page_and_a_card_read_in_three_queries(ward_a, physician, nurse, pharmacist):
+def test_a_queue_page_and_a_card_read_in_two_queries_without_overrides(
+    ward_a, physician, nurse, pharmacist
+):
     # The page of episodes with its total, then the orders, the patients' cyclophosphamide
     # orders and the signatures together.
     episode = _episodes_with_cyclophosphamide(
@@ -134,13 +136,34 @@ def test_a_queue_page_and_a_card_read_in_three_queries(ward_a, physician, nurse,
     assert (len(items), total) == (QUEUE_PAGE_SIZE, QUEUE_PAGE_SIZE + 1)
     assert all(row.prescribed for item in items for row in item.orders)
     assert all(len(item.cyc_orders) == 1 for item in items)
-    # The page of episodes (with what the checks read of them), the orders with their
-    # signatures, and the live overrides (C-VERIFY-1).
-    assert len(page) == 3, [q["sql"] for q in page.captured_queries]
+    # The page of episodes (with what the checks read of them and whether a check is
+    # overridden) and the orders with their signatures; no card has an override.
+    assert len(page) == 2, [q["sql"] for q in page.captured_queries]
     with CaptureQueriesContext(connection) as card:
         item = pharmacy_queue_item(pharmacist, episode.pk)
     assert item.episode.pk == episode.pk and item.orders[0].prescribed.signer_id == physician.pk
-    assert len(card) == 3, [q["sql"] for q in card.captured_queries]
+    assert len(card) == 2, [q["sql"] for q in card.captured_queries]
+
+
+def test_the_overrides_are_read_when_a_card_has_one_and_show_on_it(
+    weighed_patient, physician, physician2, pharmacist, login
+):
+    from tests.infusion.test_verification_gate import opened, override
+
+    episode = opened(weighed_patient, physician, 120_600_000, 121_000_000, 120_000_000)
+    sign_all(episode, physician)
+    (item,), _total, _page = pharmacy_queue(pharmacist, 1)
+    dose = next(c for c in item.checks if c.check.key == "dose")
+    assert (dose.status, dose.override) == ("failed", None)
+    override(episode, physician, physician2, "dose", reason="Team agreed: 2.01/kg")
+    with CaptureQueriesContext(connection) as page:
+        (item,), _total, _page = pharmacy_queue(pharmacist, 1)
+    assert len(page) == 3, [q["sql"] for q in page.captured_queries]
+    dose = next(c for c in item.checks if c.check.key == "dose")
+    assert dose.status == "overridden" and dose.override.reason == "Team agreed: 2.01/kg"
+    assert pharmacy_queue_item(pharmacist, episode.pk).overrides == item.overrides
+    body = login(pharmacist).get("/infusion/queue/").content.decode()
+    assert "Team agreed: 2.01/kg" in body
 
 
 def _cards(body):
