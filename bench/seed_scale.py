@@ -26,40 +26,10 @@ import sys
 import time
 from datetime import date, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 ROOT = Path(__file__).resolve().parents[1]
 BATCH = 50_000
-
-_AUDIT_COLUMNS = (
-    "seq",
-    "at",
-    "actor_id",
-    "actor_username",
-    "action",
-    "object_type",
-    "object_id",
-    "patient_id",
-    "old_values",
-    "new_values",
-    "reason",
-    "request_id",
-    "client_ip",
-    "actor_role",
-    "app_version",
-    "key_id",
-    "prev_hash",
-    "entry_hash",
-)
-
-
-class _Event:
-    """What `audit._content()` reads (an AuditEvent without the model's overhead)."""
-
-    __slots__ = _AUDIT_COLUMNS
-
-    def __init__(self, **fields):
-        for name in self.__slots__:
-            setattr(self, name, fields.get(name))
 
 
 def setup():
@@ -287,8 +257,9 @@ def append_events(events, total):
                 seq, prev = head.seq, head.hash
                 for i, fields in enumerate(batch, start=1):
                     seq += 1
-                    event = _Event(
+                    event = SimpleNamespace(
                         **{
+                            **dict.fromkeys(audit.VERIFIED_FIELDS),
                             "reason": "",
                             "request_id": "",
                             **fields,
@@ -306,10 +277,10 @@ def append_events(events, total):
                         json.dumps(getattr(event, c))
                         if c in ("old_values", "new_values") and getattr(event, c) is not None
                         else getattr(event, c)
-                        for c in _AUDIT_COLUMNS
+                        for c in audit.VERIFIED_FIELDS
                     )
 
-            _copy("core_auditevent", _AUDIT_COLUMNS, rows())
+            _copy("core_auditevent", audit.VERIFIED_FIELDS, rows())
         written += len(batch)
     return written
 
